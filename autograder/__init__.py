@@ -1,0 +1,1 @@
+"""optim-grader: grades students' optimizers and schedules against exact references."""

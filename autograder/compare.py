@@ -1,0 +1,113 @@
+"""Find where a student's trajectory first leaves the reference's, and say exactly where.
+
+The tolerance comes from the dtype alone: a relative error of `RELATIVE_ULPS` machine epsilons
+against the larger of the value itself and the quantity's scale over the whole run, so
+reordered arithmetic passes and a wrong convention does not.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from autograder.trajectory import Trajectory
+
+RELATIVE_ULPS = 2**16  # about 1.5e-11 in float64, 7.8e-3 in float32
+
+
+@dataclass(frozen=True)
+class Divergence:
+    """The first place where got and expected disagree: after `step` steps (0 = the start)."""
+
+    step: int
+    quantity: str
+    index: tuple[int, ...]
+    expected: float
+    got: float
+
+    def describe(self) -> str:
+        where = (
+            f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
+        )
+        if math.isnan(self.got) and self.quantity.startswith("state") and self.index == ():
+            return f"after step {self.step}: {self.quantity} is missing"
+        return f"after step {self.step}: {where} is {self.got:.6g}, expected {self.expected:.6g}"
+
+
+def relative_tolerance(dtype: torch.dtype) -> float:
+    """The relative error a correct implementation in `dtype` may show."""
+    return RELATIVE_ULPS * torch.finfo(dtype).eps
+
+
+def _scale(values: list[Tensor]) -> float:
+    finite = [v[torch.isfinite(v)].abs() for v in values]
+    return max((f.max().item() for f in finite if f.numel()), default=0.0)
+
+
+def _first_mismatch(
+    expected: Tensor, got: Tensor, rtol: float, scale: float
+) -> tuple[int, ...] | None:
+    """The first coordinate (in row-major order) where got leaves expected, or None."""
+    if got.shape != expected.shape:
+        return ()
+    same_kind = (torch.isnan(expected) == torch.isnan(got)) & (
+        torch.isinf(expected) == torch.isinf(got)
+    )
+    both_finite = torch.isfinite(expected) & torch.isfinite(got)
+    close = (got - expected).abs() <= rtol * (expected.abs() + scale)
+    infinite_equal = torch.isinf(expected) & (got == expected)
+    ok = same_kind & (torch.where(both_finite, close, torch.isnan(expected) | infinite_equal))
+    bad = torch.nonzero(~ok)
+    if bad.numel() == 0:
+        return None
+    return tuple(int(i) for i in bad[0])
+
+
+def _value(tensor: Tensor, index: tuple[int, ...]) -> float:
+    if tensor.numel() == 0:
+        return math.nan
+    return float(tensor[index]) if index else float(tensor.reshape(-1)[0])
+
+
+def _quantities(path: Trajectory, step: int) -> dict[str, Tensor]:
+    observed: dict[str, Tensor] = {"x": path.points[step].detach().to("cpu", torch.float64)}
+    if step > 0:
+        observed.update({f"state '{k}'": v for k, v in path.states[step - 1].items()})
+    observed["loss"] = torch.tensor(path.losses[step], dtype=torch.float64)
+    return observed
+
+
+def first_divergence(
+    expected: Trajectory, got: Trajectory, dtype: torch.dtype = torch.float64
+) -> Divergence | None:
+    """Compare parameters, every state entry of the reference, then the loss, step by step."""
+    rtol = relative_tolerance(dtype)
+    expected_steps = [_quantities(expected, k) for k in range(len(expected.points))]
+    scales: Mapping[str, float] = {
+        name: _scale([q[name] for q in expected_steps if name in q]) for name in expected_steps[-1]
+    }
+    for step, reference in enumerate(expected_steps):
+        if step >= len(got.points):
+            return Divergence(step, "x", (), _value(reference["x"], ()), math.nan)
+        observed = _quantities(got, step)
+        for name, value in reference.items():
+            if name not in observed:
+                return Divergence(step, name, (), _value(value, ()), math.nan)
+            index = _first_mismatch(value, observed[name], rtol, scales.get(name, 0.0))
+            if index is not None:
+                if observed[name].shape != value.shape:
+                    return Divergence(
+                        step,
+                        f"{name} shape",
+                        (),
+                        float(value.numel()),
+                        float(observed[name].numel()),
+                    )
+                return Divergence(
+                    step, name, index, _value(value, index), _value(observed[name], index)
+                )
+    return None

@@ -1,0 +1,64 @@
+"""Run an optimizer in the contract shape on a problem and record what it did, step by step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from autograder.problems import Problem
+
+Optimizer = Callable[..., Tensor]
+
+
+@dataclass(frozen=True)
+class Trajectory:
+    """Parameters x_0..x_T, the loss at each of them, and a copy of the state after each step."""
+
+    points: tuple[Tensor, ...]
+    losses: tuple[float, ...]
+    states: tuple[Mapping[str, Tensor], ...]
+
+    @property
+    def final(self) -> Tensor:
+        return self.points[-1]
+
+
+def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
+    """A float64 copy of every numeric state entry, whatever its container (int, float, tensor)."""
+    copy: dict[str, Tensor] = {}
+    for name, value in state.items():
+        if isinstance(value, Tensor | int | float) and not isinstance(value, bool):
+            copy[name] = torch.as_tensor(value).detach().to("cpu", torch.float64).clone()
+    return copy
+
+
+def run_optimizer(
+    optimizer: Optimizer,
+    problem: Problem,
+    hyperparameters: Mapping[str, Any],
+    *,
+    steps: int | None = None,
+    dtype: torch.dtype = torch.float64,
+    device: torch.device | str = "cpu",
+) -> Trajectory:
+    """Take `steps` (default: the problem's) steps from the problem's start point.
+
+    The learning rate of step k is `hyperparameters["lr"] * problem.lr_scale(k)` when the
+    optimizer is given an lr (the lr-change probe relies on it).
+    """
+    x = problem.start(dtype, device)
+    state: dict[str, Any] = {}
+    points, losses, states = [x], [float(problem.f(x))], []
+    for step in range(problem.steps if steps is None else steps):
+        kwargs = dict(hyperparameters)
+        if "lr" in kwargs:
+            kwargs["lr"] = kwargs["lr"] * problem.lr_scale(step)
+        x = optimizer(x, problem.grad(x, step), state, **kwargs)
+        points.append(x)
+        losses.append(float(problem.f(x)))
+        states.append(snapshot(state))
+    return Trajectory(tuple(points), tuple(losses), tuple(states))

@@ -1,0 +1,73 @@
+"""The command line as scripts and CI call it: `optim-grader` and `python -m autograder`."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+DESIGN_NAMES = {
+    "gradient_descent": ["gd", "momentum", "nesterov", "minibatches"],
+    "adaptive": [
+        "adagrad",
+        "rmsprop",
+        "adadelta",
+        "adam",
+        "adamw",
+        "adamax",
+        "nadam",
+        "radam",
+        "adabound",
+    ],
+    "schedules": [
+        "step_lr",
+        "exponential_lr",
+        "polynomial_lr",
+        "cosine_lr",
+        "cosine_warm_restarts",
+        "cyclic_lr",
+        "one_cycle_lr",
+        "linear_warmup",
+        "swats",
+    ],
+}
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(args, capture_output=True, text=True, timeout=60, check=False)
+
+
+def test_list_json_names_the_three_assignments_and_their_functions():
+    result = run(sys.executable, "-m", "autograder", "list", "--json")
+    assert result.returncode == 0, result.stderr
+    listing = json.loads(result.stdout)
+    names = {a["name"]: [f["name"] for f in a["functions"]] for a in listing["assignments"]}
+    assert names == DESIGN_NAMES
+    for assignment in listing["assignments"]:
+        assert assignment["max_score"] == sum(f["points"] for f in assignment["functions"])
+        assert all(f["points"] > 0 for f in assignment["functions"])
+
+
+def test_list_text_shows_every_function():
+    result = run(sys.executable, "-m", "autograder", "list")
+    assert result.returncode == 0, result.stderr
+    for functions in DESIGN_NAMES.values():
+        for name in functions:
+            assert name in result.stdout
+
+
+def test_console_script_is_installed():
+    script = shutil.which("optim-grader", path=str(Path(sys.executable).parent))
+    if script is None:
+        pytest.fail("the optim-grader console script is not installed beside this Python")
+    result = run(script, "list", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["assignments"]
+
+
+def test_unknown_subcommand_is_a_usage_error():
+    result = run(sys.executable, "-m", "autograder", "frobnicate")
+    assert result.returncode == 2
+    assert "invalid choice" in result.stderr

@@ -1,0 +1,14 @@
+"""Suite-wide settings: deterministic hypothesis runs, one intra-op thread per test process."""
+
+import torch
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "optim-grader",
+    derandomize=True,
+    deadline=None,
+    max_examples=40,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile("optim-grader")
+torch.set_num_threads(1)
