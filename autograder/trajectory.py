@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
-from autograder.problems import Problem
+if TYPE_CHECKING:
+    from autograder.problems import Problem
 
 Optimizer = Callable[..., Tensor]
 
