@@ -50,6 +50,13 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def release(args: argparse.Namespace) -> int:
+    """Regenerate assignments/ from solutions/, or with --check report what is stale."""
+    from autograder.release import run_release
+
+    return run_release(check=args.check)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optim-grader",
@@ -60,6 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing = commands.add_parser("list", help="the assignments, their functions and points")
     listing.add_argument("--json", action="store_true", help="print one JSON object")
     listing.set_defaults(run=list_assignments)
+
+    release_parser = commands.add_parser(
+        "release", help="regenerate assignments/ from solutions/ (--check: fail if stale)"
+    )
+    release_parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if assignments/ is stale"
+    )
+    release_parser.set_defaults(run=release)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
     demo_parser.set_defaults(run=demo)

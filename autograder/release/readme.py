@@ -1,0 +1,115 @@
+"""The students' README.md of an assignment, generated from the catalog and the docstrings.
+
+Nothing in it is written per assignment by hand: the title comes from the catalog, the
+introduction from the module docstring, and each function's summary from the first line of
+its docstring, so the README cannot drift from the code it describes.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from autograder.catalog import Assignment, FunctionKind
+from autograder.release.stub import NOTE
+
+# What a function of each kind must do, beyond its docstring (DESIGN.md, section 2).
+CONTRACTS: dict[FunctionKind, str] = {
+    "optimizer": (
+        "The optimizers ({names}) have the shape `name(x, grad, state, *, hyperparameters)"
+        " -> Tensor`. Return a new tensor of the shape, dtype and device of `x`; never modify"
+        " `x` or `grad` in place. `state` is `{{}}` before the first step: keep your running"
+        " quantities in it under the names the docstring gives, since the checks compare them"
+        " too. Work on whole tensors: no Python loop over elements and no `.item()`,"
+        " `.numpy()` or `.cpu()`, so that your code runs on any shape, dtype and device."
+    ),
+    "schedule": (
+        "The schedules ({names}) are pure functions of the step, `name(step, *, ...) ->"
+        " float`: `step` counts from 0, and the value is the learning rate that torch's"
+        " scheduler gives at that step (at step 0, the value before the first"
+        " `scheduler.step()`)."
+    ),
+    "sampler": (
+        "The samplers ({names}) return the index batches of one epoch, drawing their"
+        " randomness only from the `generator` they are given, so that a seed fixes them."
+    ),
+}
+
+
+def _summaries(tree: ast.Module) -> dict[str, str]:
+    """The first line of the docstring of each top-level function."""
+    return {
+        node.name: (ast.get_docstring(node) or "").strip().split("\n")[0]
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+def _introduction(tree: ast.Module) -> str:
+    """The first paragraph of the module docstring, on one line ('' without a docstring)."""
+    docstring = ast.get_docstring(tree) or ""
+    return " ".join(docstring.strip().split("\n\n")[0].split())
+
+
+def _contracts(assignment: Assignment) -> list[str]:
+    paragraphs = []
+    for kind, contract in CONTRACTS.items():
+        names = ", ".join(f"`{f.name}`" for f in assignment.functions if f.kind == kind)
+        if names:
+            paragraphs.append(contract.format(names=names))
+    return paragraphs
+
+
+def student_readme(assignment: Assignment, solution: str, notebook: str | None) -> str:
+    """README.md for `assignment`, from its solution module's text; `notebook`: its file name."""
+    tree = ast.parse(solution)
+    summaries = _summaries(tree)
+    module = assignment.module
+    first = assignment.functions[0].name
+    functions = [
+        f"{number}. `{graded.name}`: {summaries.get(graded.name, '')}"
+        for number, graded in enumerate(assignment.functions, start=1)
+    ]
+    other_forms = (
+        f"the notebook `{notebook}` with your functions in it"
+        if notebook
+        else ("a Jupyter notebook that defines your functions")
+    )
+    sections = [
+        f"<!-- {NOTE} -->",
+        f"# {assignment.title}",
+        _introduction(tree),
+        f"You write the functions of `{module}`, in this folder. Each one now raises"
+        " `NotImplementedError`: replace that line with your code, and keep everything else.",
+        "## The functions, in the order to write them",
+        "Write them in this order: it follows the lectures, each function builds on ideas of"
+        " the ones before it, and the checks report them in the same order.",
+        "\n".join(functions),
+        "## The docstring is the specification",
+        "The docstring of each function is its specification: the update rule, the"
+        " hyperparameters with their defaults, and the names of the state entries. The"
+        " assignment follows torch's conventions (`torch.optim`, `torch.optim.lr_scheduler`)"
+        " exactly; where the lecture notes write an algorithm differently (eps inside the"
+        " square root, momentum without dampening, other names), the docstring says so in"
+        " one line.",
+        *_contracts(assignment),
+        "## Check your work",
+        "In this folder, run the local checks on every function, or on one:",
+        f"```bash\noptim-grader check\noptim-grader check --function {first}\n```",
+        "The checks run your functions on the visible test problems and compare the results"
+        " with the expected values shipped with the assignment. A function that passes says"
+        " so. A function that fails shows its first divergence: the step, the quantity"
+        " (the parameters or a state entry), the coordinate, the expected value and yours."
+        " When the failure matches a common mistake, the check names the likely"
+        " misconception and the line of the algorithm to re-read. A function you have not"
+        " written yet shows as not implemented. The command exits with 0 when every check"
+        " passes and 1 otherwise.",
+        "Passing the local checks is a good sign, not a guarantee: grading also runs hidden"
+        " cases (other problems, hyperparameters and dtypes).",
+        "## Submit",
+        f"Submit `{module}`, your filled-in copy of the file in this folder. A zip of this"
+        f" folder, or {other_forms}, is accepted too. Do not rename the functions, change"
+        " their signatures or move them to another file: the grader calls each one by its"
+        " name with the arguments its docstring gives. Helper functions of your own inside"
+        f" `{module}` are fine.",
+    ]
+    return "\n\n".join(section for section in sections if section) + "\n"
