@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,17 @@ def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
     return copy
 
 
+def _default_lr(optimizer: Optimizer) -> float | None:
+    """The default of the optimizer's `lr` keyword, or None when it has none."""
+    try:
+        parameter = inspect.signature(optimizer).parameters.get("lr")
+    except (TypeError, ValueError):
+        return None
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return float(parameter.default)
+
+
 def run_optimizer(
     optimizer: Optimizer,
     problem: Problem,
@@ -48,16 +60,17 @@ def run_optimizer(
 ) -> Trajectory:
     """Take `steps` (default: the problem's) steps from the problem's start point.
 
-    The learning rate of step k is `hyperparameters["lr"] * problem.lr_scale(k)` when the
-    optimizer is given an lr (the lr-change probe relies on it).
+    The learning rate of step k is `problem.lr_scale(k)` times the given lr, or the
+    optimizer's default lr when none is given (the lr-change probe relies on it).
     """
+    base_lr = hyperparameters.get("lr", _default_lr(optimizer))
     x = problem.start(dtype, device)
     state: dict[str, Any] = {}
     points, losses, states = [x], [float(problem.f(x))], []
     for step in range(problem.steps if steps is None else steps):
         kwargs = dict(hyperparameters)
-        if "lr" in kwargs:
-            kwargs["lr"] = kwargs["lr"] * problem.lr_scale(step)
+        if base_lr is not None:
+            kwargs["lr"] = base_lr * problem.lr_scale(step)
         x = optimizer(x, problem.grad(x, step), state, **kwargs)
         points.append(x)
         losses.append(float(problem.f(x)))
