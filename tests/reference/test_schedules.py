@@ -1,0 +1,425 @@
+"""The decay and warm-up schedules against torch.optim.lr_scheduler, and their known bugs.
+
+The helpers at the top (torch's lr sequence, the comparison, the bug checks) are shared with
+test_cyclical.py.
+"""
+
+from __future__ import annotations
+
+import inspect
+import itertools
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+from torch.optim import lr_scheduler
+
+from reference.known_bug import KnownBug
+from reference.schedules import (
+    BUGS,
+    cosine_lr,
+    cosine_warm_restarts,
+    exponential_lr,
+    linear_warmup,
+    polynomial_lr,
+    step_lr,
+)
+
+# ---------------------------------------------------------------- shared helpers
+
+RELATIVE_TOLERANCE = 1e-10
+STEPS = 150
+BUG_STEPS = 60  # as many as the suite-wide known-bug test looks at
+LEARNING_RATES = (0.1, 0.037, 1.5)
+
+Schedule = Callable[..., float]
+SchedulerFactory = Callable[[torch.optim.Optimizer], lr_scheduler.LRScheduler]
+
+
+def torch_schedule(make: SchedulerFactory, steps: int, *, lr: float = 0.1) -> list[float]:
+    """The lr torch's scheduler gives at steps 0 .. steps − 1, stepped as in a training loop.
+
+    The optimizer is SGD with momentum, since CyclicLR and OneCycleLR cycle it; it steps before
+    the scheduler each time (pytest turns torch's order warning into an error).
+    """
+    parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    optimizer = torch.optim.SGD([parameter], lr=lr, momentum=0.9)
+    scheduler = make(optimizer)
+    values = [float(optimizer.param_groups[0]["lr"])]
+    for _ in range(steps - 1):
+        optimizer.step()
+        scheduler.step()
+        values.append(float(optimizer.param_groups[0]["lr"]))
+    return values
+
+
+def torch_values(
+    scheduler: type[lr_scheduler.LRScheduler], options: Mapping[str, Any], steps: int
+) -> list[float]:
+    """torch's schedule for the reference's `options`: the same names, lr set on the optimizer."""
+    rest = {name: value for name, value in options.items() if name != "lr"}
+    return torch_schedule(lambda o: scheduler(o, **rest), steps, lr=options.get("lr", 0.1))
+
+
+def assert_same_schedule(expected: Sequence[float], got: Sequence[float]) -> None:
+    """Every value within a relative 1e-10 of the schedule's largest value.
+
+    Relative to the largest value, not to each one: torch's recursive forms drift by a few ulps
+    of the lr, which is not small relative to a value near η_min = 0.
+    """
+    assert len(got) == len(expected)
+    scale = max(abs(value) for value in expected) or 1.0
+    for step, (want, have) in enumerate(zip(expected, got, strict=True)):
+        assert abs(have - want) <= RELATIVE_TOLERANCE * scale, (
+            f"step {step}: torch {want!r}, reference {have!r}"
+        )
+
+
+def grid(**choices: Sequence[Any]) -> list[Any]:
+    """Every combination of `choices`, the lr cycling through LEARNING_RATES, with readable ids."""
+    cases = []
+    for index, values in enumerate(itertools.product(*choices.values())):
+        options = dict(zip(choices, values, strict=True))
+        label = "-".join(f"{name}={readable(value)}" for name, value in options.items())
+        cases.append(pytest.param(LEARNING_RATES[index % len(LEARNING_RATES)], options, id=label))
+    return cases
+
+
+def readable(value: object) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def torch_message(build: Callable[[], object]) -> str:
+    with pytest.raises(ValueError) as raised:
+        build()
+    return str(raised.value)
+
+
+def assert_same_error(reference: Callable[[], object], build_torch: Callable[[], object]) -> None:
+    """The reference raises the ValueError torch raises, with the same message."""
+    message = torch_message(build_torch)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        reference()
+
+
+def optimizer(lr: float = 0.1) -> torch.optim.SGD:
+    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr, momentum=0.9)
+
+
+def values_of(schedule: Schedule, options: Mapping[str, Any]) -> list[float] | str:
+    """The schedule's first BUG_STEPS values, or the name of the error it raises."""
+    try:
+        return [schedule(step, **options) for step in range(BUG_STEPS)]
+    except Exception as error:  # a crash is observable too
+        return type(error).__name__
+
+
+def departs(first: list[float] | str, second: list[float] | str) -> bool:
+    if isinstance(first, str) or isinstance(second, str):
+        return first != second
+    scale = max(abs(value) for value in first) or 1.0
+    return any(abs(a - b) > 1e-6 * scale for a, b in zip(first, second, strict=True))
+
+
+def check_bug_is_complete_and_documented(bug: KnownBug, correct: Schedule) -> None:
+    """exposed_with names every hyperparameter; misconception and hint are distinct lines."""
+    keywords = {
+        name
+        for name, parameter in inspect.signature(correct).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    }
+    assert set(bug.exposed_with) == keywords, f"{bug.id}: exposed_with must name every keyword"
+    assert inspect.signature(bug.run).parameters.keys() - {"bug"} == (
+        inspect.signature(correct).parameters.keys()
+    )
+    for text in (bug.misconception, bug.hint):
+        assert text.strip() and "\n" not in text
+    assert bug.misconception != bug.hint
+
+
+def check_bug_departs(bug: KnownBug, correct: Schedule) -> None:
+    expected = values_of(correct, bug.exposed_with)
+    assert not isinstance(expected, str), f"the correct {bug.function} raises {expected}"
+    assert departs(expected, values_of(bug.run, bug.exposed_with)), (
+        f"{bug.id} gives the correct values for {dict(bug.exposed_with)}"
+    )
+
+
+def check_torch_tells_bug_apart(bug: KnownBug, scheduler: type[lr_scheduler.LRScheduler]) -> None:
+    """The oracle itself rejects the variant: the exactness tests would catch it."""
+    expected = torch_values(scheduler, bug.exposed_with, BUG_STEPS)
+    assert departs(expected, values_of(bug.run, bug.exposed_with))
+
+
+def check_bugs_differ(first: KnownBug, second: KnownBug) -> None:
+    assert any(
+        departs(values_of(first.run, options), values_of(second.run, options))
+        for options in (first.exposed_with, second.exposed_with)
+    ), f"{first.id} and {second.id} give the same values"
+
+
+def same_function_pairs(bugs: Sequence[KnownBug]) -> list[Any]:
+    return [
+        pytest.param(a, b, id=f"{a.function}-{a.name}-vs-{b.name}")
+        for a, b in itertools.combinations(bugs, 2)
+        if a.function == b.function
+    ]
+
+
+# ---------------------------------------------------------------- exactness against torch
+
+
+@pytest.mark.parametrize(("lr", "options"), grid(step_size=(1, 3, 7, 30), gamma=(0.1, 0.5, 0.95)))
+def test_step_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
+    expected = torch_schedule(lambda o: lr_scheduler.StepLR(o, **options), STEPS, lr=lr)
+    assert_same_schedule(expected, [step_lr(t, lr=lr, **options) for t in range(STEPS)])
+
+
+@pytest.mark.parametrize(("lr", "options"), grid(gamma=(0.5, 0.9, 0.99, 1.0)))
+def test_exponential_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
+    expected = torch_schedule(lambda o: lr_scheduler.ExponentialLR(o, **options), STEPS, lr=lr)
+    assert_same_schedule(expected, [exponential_lr(t, lr=lr, **options) for t in range(STEPS)])
+
+
+@pytest.mark.parametrize(
+    ("lr", "options"), grid(T_max=(1, 4, 10, 33, 100, 400), eta_min=(0.0, 0.003))
+)
+def test_cosine_lr_matches_torch_past_T_max(lr: float, options: dict[str, Any]) -> None:
+    """150 steps: several periods for small T_max, where the cosine climbs back to lr."""
+    expected = torch_schedule(lambda o: lr_scheduler.CosineAnnealingLR(o, **options), STEPS, lr=lr)
+    assert_same_schedule(expected, [cosine_lr(t, lr=lr, **options) for t in range(STEPS)])
+
+
+@pytest.mark.parametrize(
+    ("lr", "options"), grid(T_0=(1, 3, 10), T_mult=(1, 2, 3), eta_min=(0.0, 0.003))
+)
+def test_cosine_warm_restarts_matches_torch(lr: float, options: dict[str, Any]) -> None:
+    expected = torch_schedule(
+        lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, **options), STEPS, lr=lr
+    )
+    assert_same_schedule(
+        expected, [cosine_warm_restarts(t, lr=lr, **options) for t in range(STEPS)]
+    )
+
+
+@pytest.mark.parametrize(
+    ("lr", "options"),
+    grid(start_factor=(0.1, 1 / 3, 1.0), end_factor=(0.0, 0.5, 1.0), total_iters=(0, 1, 5, 40)),
+)
+def test_linear_warmup_matches_torch(lr: float, options: dict[str, Any]) -> None:
+    expected = torch_schedule(lambda o: lr_scheduler.LinearLR(o, **options), STEPS, lr=lr)
+    assert_same_schedule(expected, [linear_warmup(t, lr=lr, **options) for t in range(STEPS)])
+
+
+def test_linear_warmup_defaults_match_torch() -> None:
+    expected = torch_schedule(lr_scheduler.LinearLR, STEPS)
+    assert_same_schedule(expected, [linear_warmup(t, lr=0.1) for t in range(STEPS)])
+
+
+def test_documented_sequences() -> None:
+    """The sequences CONVENTIONS.md A.16 lists, written out: restarts at 3 and 9."""
+    restarts = [cosine_warm_restarts(t, lr=0.1, T_0=3, T_mult=2) for t in range(10)]
+    assert restarts == pytest.approx(
+        [0.1, 0.075, 0.025, 0.1, 0.0933, 0.075, 0.05, 0.025, 0.0067, 0.1], abs=5e-5
+    )
+    assert [step_lr(t, lr=0.1, step_size=3, gamma=0.5) for t in range(7)] == pytest.approx(
+        [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]
+    )
+    warmup = [linear_warmup(t, lr=0.1, start_factor=0.25, total_iters=4) for t in range(6)]
+    assert warmup == pytest.approx([0.025, 0.04375, 0.0625, 0.08125, 0.1, 0.1])
+
+
+# ---------------------------------------------------------------- polynomial decay (no torch)
+
+
+def test_polynomial_lr_by_hand() -> None:
+    """Defaults give lr / √(t + 1); alpha=1, beta=0.5 give lr / (t/2 + 1)."""
+    assert [polynomial_lr(t, lr=0.1) for t in range(4)] == pytest.approx(
+        [0.1, 0.1 / math.sqrt(2), 0.1 / math.sqrt(3), 0.05], rel=1e-15
+    )
+    assert [polynomial_lr(t, lr=0.1, alpha=1.0, beta=0.5) for t in range(5)] == pytest.approx(
+        [0.1, 0.1 / 1.5, 0.05, 0.1 / 2.5, 0.1 / 3], rel=1e-15
+    )
+    assert polynomial_lr(99, lr=2.0, alpha=2.0, beta=0.01) == pytest.approx(2.0 / 1.99**2)
+
+
+@given(
+    lr=st.floats(1e-6, 10.0),
+    alpha=st.floats(0.0, 3.0),
+    beta=st.floats(0.0, 5.0),
+)
+def test_polynomial_lr_starts_at_lr_and_never_increases(
+    lr: float, alpha: float, beta: float
+) -> None:
+    values = [polynomial_lr(t, lr=lr, alpha=alpha, beta=beta) for t in range(100)]
+    assert values[0] == lr
+    assert all(later <= earlier for earlier, later in itertools.pairwise(values))
+    assert all(value > 0 for value in values)
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"alpha": -0.5}, "Invalid alpha value: -0.5"),
+        ({"beta": -1.0}, "Invalid beta value: -1.0"),
+        ({"lr": -0.1}, "Invalid learning rate: -0.1"),
+    ],
+    ids=["negative-alpha", "negative-beta", "negative-lr"],
+)
+def test_polynomial_lr_rejects(options: dict[str, float], message: str) -> None:
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        polynomial_lr(0, **{"lr": 0.1, **options})
+
+
+# ---------------------------------------------------------------- errors as torch raises them
+
+
+def error_case(
+    schedule: Schedule, scheduler: type[lr_scheduler.LRScheduler], label: str, **options: Any
+) -> Any:
+    """The schedule called with `options`, torch's optimizer (lr) and scheduler (the rest)."""
+    return pytest.param(schedule, scheduler, options, id=f"{schedule.__name__}-{label}")
+
+
+ERRORS = [
+    *(
+        error_case(
+            cosine_warm_restarts,
+            lr_scheduler.CosineAnnealingWarmRestarts,
+            f"T_0={value}",
+            lr=0.1,
+            T_0=value,
+        )
+        for value in (0, -2, 2.5)
+    ),
+    *(
+        error_case(
+            cosine_warm_restarts,
+            lr_scheduler.CosineAnnealingWarmRestarts,
+            f"T_mult={value}",
+            lr=0.1,
+            T_0=3,
+            T_mult=value,
+        )
+        for value in (0, -1, 1.5)
+    ),
+    error_case(
+        cosine_warm_restarts,
+        lr_scheduler.CosineAnnealingWarmRestarts,
+        "eta_min-a-list",
+        lr=0.1,
+        T_0=3,
+        eta_min=[0.0],
+    ),
+    *(
+        error_case(
+            linear_warmup,
+            lr_scheduler.LinearLR,
+            f"start_factor={value}",
+            lr=0.1,
+            start_factor=value,
+        )
+        for value in (0.0, -0.1, 1.5)
+    ),
+    *(
+        error_case(
+            linear_warmup, lr_scheduler.LinearLR, f"end_factor={value}", lr=0.1, end_factor=value
+        )
+        for value in (-0.1, 1.5)
+    ),
+    error_case(step_lr, lr_scheduler.StepLR, "negative-lr", lr=-0.1, step_size=3),
+    error_case(exponential_lr, lr_scheduler.ExponentialLR, "negative-lr", lr=-0.1, gamma=0.9),
+    error_case(cosine_lr, lr_scheduler.CosineAnnealingLR, "negative-lr", lr=-0.1, T_max=10),
+    error_case(
+        cosine_warm_restarts,
+        lr_scheduler.CosineAnnealingWarmRestarts,
+        "negative-lr",
+        lr=-0.1,
+        T_0=3,
+    ),
+    error_case(linear_warmup, lr_scheduler.LinearLR, "negative-lr", lr=-0.1),
+]
+
+
+@pytest.mark.parametrize(("schedule", "scheduler", "options"), ERRORS)
+def test_rejects_what_torch_rejects(
+    schedule: Schedule, scheduler: type[lr_scheduler.LRScheduler], options: dict[str, Any]
+) -> None:
+    hyperparameters = {name: value for name, value in options.items() if name != "lr"}
+    assert_same_error(
+        lambda: schedule(0, **options),
+        lambda: scheduler(optimizer(options["lr"]), **hyperparameters),
+    )
+
+
+@pytest.mark.parametrize(
+    ("schedule", "options"),
+    [
+        (step_lr, {"lr": 0.1, "step_size": 3}),
+        (exponential_lr, {"lr": 0.1, "gamma": 0.9}),
+        (polynomial_lr, {"lr": 0.1}),
+        (cosine_lr, {"lr": 0.1, "T_max": 10}),
+        (cosine_warm_restarts, {"lr": 0.1, "T_0": 3}),
+        (linear_warmup, {"lr": 0.1}),
+    ],
+    ids=lambda value: getattr(value, "__name__", ""),
+)
+def test_rejects_a_negative_step(schedule: Schedule, options: dict[str, Any]) -> None:
+    with pytest.raises(ValueError, match=r"^Expected non-negative step, but got -1$"):
+        schedule(-1, **options)
+
+
+# ---------------------------------------------------------------- known bugs
+
+CORRECT: dict[str, Schedule] = {
+    f.__name__: f
+    for f in (
+        step_lr,
+        exponential_lr,
+        polynomial_lr,
+        cosine_lr,
+        cosine_warm_restarts,
+        linear_warmup,
+    )
+}
+
+
+def test_bugs_cover_every_schedule_with_unique_names() -> None:
+    assert {bug.function for bug in BUGS} == set(CORRECT)
+    assert len({bug.id for bug in BUGS}) == len(BUGS)
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
+def test_bug_is_complete_and_documented(bug: KnownBug) -> None:
+    check_bug_is_complete_and_documented(bug, CORRECT[bug.function])
+
+
+@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
+def test_bug_departs_from_the_schedule(bug: KnownBug) -> None:
+    check_bug_departs(bug, CORRECT[bug.function])
+
+
+TORCH: dict[str, type[lr_scheduler.LRScheduler]] = {
+    "step_lr": lr_scheduler.StepLR,
+    "exponential_lr": lr_scheduler.ExponentialLR,
+    "cosine_lr": lr_scheduler.CosineAnnealingLR,
+    "cosine_warm_restarts": lr_scheduler.CosineAnnealingWarmRestarts,
+    "linear_warmup": lr_scheduler.LinearLR,
+}
+
+
+@pytest.mark.parametrize(
+    "bug", [bug for bug in BUGS if bug.function in TORCH], ids=lambda bug: bug.id
+)
+def test_torch_tells_bug_apart(bug: KnownBug) -> None:
+    check_torch_tells_bug_apart(bug, TORCH[bug.function])
+
+
+@pytest.mark.parametrize(("first", "second"), same_function_pairs(BUGS))
+def test_no_two_bugs_give_the_same_values(first: KnownBug, second: KnownBug) -> None:
+    check_bugs_differ(first, second)
