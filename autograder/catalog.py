@@ -60,7 +60,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
             _optimizer("gd", "torch.optim.SGD"),
             _optimizer("momentum", "torch.optim.SGD"),
             _optimizer("nesterov", "torch.optim.SGD"),
-            GradedFunction("minibatches", "sampler", "torch.utils.data.DataLoader"),
+            GradedFunction("minibatches", "sampler", "torch.utils.data.BatchSampler"),
         ),
     ),
     Assignment(

@@ -21,7 +21,7 @@ from tests.reference.test_sgd import (
     pairs,
     tiny_gradient,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
 
 
 @pytest.mark.parametrize(
@@ -34,6 +34,7 @@ from tests.reference.torch_oracle import SHAPES, assert_matches_torch
         maximize=[False, True],
     ),
 )
+@proves("adadelta", "torch.optim.Adadelta")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(adadelta, torch.optim.Adadelta, options, shape=shape, seed=seed)
 

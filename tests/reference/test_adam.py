@@ -19,7 +19,7 @@ from torch import Tensor
 
 from reference.adam import BUGS, adam, adamw
 from reference.known_bug import KnownBug
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, seeded_gradient
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, seeded_gradient
 
 SEEDS = (0, 1)
 Optimizer = Callable[..., Tensor]
@@ -112,6 +112,7 @@ PROBING = grid(amsgrad=(False, True), decoupled_weight_decay=(False, True))
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("options", ADAM_GRID, ids=options_id)
+@proves("adam", "torch.optim.Adam")
 def test_adam_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(adam, torch.optim.Adam, {"lr": 0.05, **options}, shape=shape, seed=seed)
 
@@ -172,6 +173,7 @@ ADAMW_GRID = grid(weight_decay=(0.0, 1e-2, 0.3), maximize=(False, True), amsgrad
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("options", ADAMW_GRID, ids=options_id)
+@proves("adamw", "torch.optim.AdamW")
 def test_adamw_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(adamw, torch.optim.AdamW, {"lr": 0.05, **options}, shape=shape, seed=seed)
 

@@ -22,7 +22,7 @@ from tests.reference.test_adam import (
     spike_gradient,
     tiny_gradient,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
 
 GRID = grid(weight_decay=(0.0, 0.1), maximize=(False, True))
 UNUSUAL = [
@@ -39,6 +39,7 @@ UNUSUAL = [
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("options", GRID, ids=options_id)
+@proves("adamax", "torch.optim.Adamax")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(
         adamax, torch.optim.Adamax, {"lr": 0.05, **options}, shape=shape, seed=seed

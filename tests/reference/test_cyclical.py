@@ -23,6 +23,7 @@ from tests.reference.test_schedules import (
     same_function_pairs,
     torch_values,
 )
+from tests.reference.torch_oracle import proves
 
 CYCLIC_STEPS = 200
 
@@ -49,6 +50,7 @@ def cyclic_cases() -> list[Any]:
 
 
 @pytest.mark.parametrize("options", cyclic_cases())
+@proves("cyclic_lr", "torch.optim.lr_scheduler.CyclicLR")
 def test_cyclic_lr_matches_torch(options: dict[str, Any]) -> None:
     expected = torch_values(lr_scheduler.CyclicLR, options, CYCLIC_STEPS)
     assert_same_schedule(expected, [cyclic_lr(t, **options) for t in range(CYCLIC_STEPS)])
@@ -90,6 +92,7 @@ def one_cycle_cases() -> list[Any]:
 
 
 @pytest.mark.parametrize("options", one_cycle_cases())
+@proves("one_cycle_lr", "torch.optim.lr_scheduler.OneCycleLR")
 def test_one_cycle_lr_matches_torch_over_the_whole_schedule(options: dict[str, Any]) -> None:
     steps = options["total_steps"]
     expected = torch_values(lr_scheduler.OneCycleLR, options, steps)

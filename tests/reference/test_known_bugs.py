@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 import torch
-from autograder.problems import PROBLEMS
-from reference.bugs import KNOWN_BUGS
 
 import reference
 from autograder.catalog import all_functions
+from autograder.problems import PROBLEMS
 from autograder.trajectory import run_optimizer
+from reference.bugs import KNOWN_BUGS
 from reference.known_bug import KnownBug
 
 DEPARTURE = 1e-6  # relative; far above float64 reordering noise, far below any real bug

@@ -15,6 +15,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorData
 
 from reference.known_bug import KnownBug
 from reference.minibatch import BUGS, minibatches
+from tests.reference.torch_oracle import proves
 
 SIZES = [
     pytest.param(n, batch_size, seed, id=f"n={n}-batch_size={batch_size}-seed{seed}")
@@ -33,6 +34,7 @@ def as_lists(batches: list[Tensor]) -> list[list[int]]:
 
 
 @pytest.mark.parametrize(("n", "batch_size", "seed"), SIZES)
+@proves("minibatches", "torch.utils.data.BatchSampler")
 def test_matches_the_dataloaders_index_sampler(n: int, batch_size: int, seed: int) -> None:
     """DataLoader(shuffle=True, drop_last=False) batches indices with exactly this sampler."""
     sampler = BatchSampler(RandomSampler(range(n), generator=seeded(seed)), batch_size, False)

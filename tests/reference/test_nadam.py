@@ -27,7 +27,7 @@ from tests.reference.test_adam import (
     options_id,
     tiny_gradient,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
 
 
 @pytest.fixture(autouse=True)
@@ -60,6 +60,7 @@ UNUSUAL = [
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("options", GRID, ids=options_id)
+@proves("nadam", "torch.optim.NAdam")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(nadam, torch.optim.NAdam, {"lr": 0.05, **options}, shape=shape, seed=seed)
 

@@ -21,7 +21,7 @@ from tests.reference.test_adam import (
     options_id,
     tiny_gradient,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
 
 GRID = grid(weight_decay=(0.0, 0.1), decoupled_weight_decay=(False, True), maximize=(False, True))
 UNUSUAL = [
@@ -39,6 +39,7 @@ UNUSUAL = [
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("shape", SHAPES, ids=str)
 @pytest.mark.parametrize("options", GRID, ids=options_id)
+@proves("radam", "torch.optim.RAdam")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(radam, torch.optim.RAdam, {"lr": 0.05, **options}, shape=shape, seed=seed)
 

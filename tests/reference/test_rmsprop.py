@@ -21,7 +21,7 @@ from tests.reference.test_sgd import (
     pairs,
     tiny_gradient,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
 
 
 @pytest.mark.parametrize(
@@ -35,6 +35,7 @@ from tests.reference.torch_oracle import SHAPES, assert_matches_torch
         maximize=[False, True],
     ),
 )
+@proves("rmsprop", "torch.optim.RMSprop")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(rmsprop, torch.optim.RMSprop, options, shape=shape, seed=seed)
 

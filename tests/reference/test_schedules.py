@@ -29,6 +29,7 @@ from reference.schedules import (
     polynomial_lr,
     step_lr,
 )
+from tests.reference.torch_oracle import proves
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -175,12 +176,14 @@ def same_function_pairs(bugs: Sequence[KnownBug]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("lr", "options"), grid(step_size=(1, 3, 7, 30), gamma=(0.1, 0.5, 0.95)))
+@proves("step_lr", "torch.optim.lr_scheduler.StepLR")
 def test_step_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(lambda o: lr_scheduler.StepLR(o, **options), STEPS, lr=lr)
     assert_same_schedule(expected, [step_lr(t, lr=lr, **options) for t in range(STEPS)])
 
 
 @pytest.mark.parametrize(("lr", "options"), grid(gamma=(0.5, 0.9, 0.99, 1.0)))
+@proves("exponential_lr", "torch.optim.lr_scheduler.ExponentialLR")
 def test_exponential_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(lambda o: lr_scheduler.ExponentialLR(o, **options), STEPS, lr=lr)
     assert_same_schedule(expected, [exponential_lr(t, lr=lr, **options) for t in range(STEPS)])
@@ -189,6 +192,7 @@ def test_exponential_lr_matches_torch(lr: float, options: dict[str, Any]) -> Non
 @pytest.mark.parametrize(
     ("lr", "options"), grid(T_max=(1, 4, 10, 33, 100, 400), eta_min=(0.0, 0.003))
 )
+@proves("cosine_lr", "torch.optim.lr_scheduler.CosineAnnealingLR")
 def test_cosine_lr_matches_torch_past_T_max(lr: float, options: dict[str, Any]) -> None:
     """150 steps: several periods for small T_max, where the cosine climbs back to lr."""
     expected = torch_schedule(lambda o: lr_scheduler.CosineAnnealingLR(o, **options), STEPS, lr=lr)
@@ -198,6 +202,7 @@ def test_cosine_lr_matches_torch_past_T_max(lr: float, options: dict[str, Any]) 
 @pytest.mark.parametrize(
     ("lr", "options"), grid(T_0=(1, 3, 10), T_mult=(1, 2, 3), eta_min=(0.0, 0.003))
 )
+@proves("cosine_warm_restarts", "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts")
 def test_cosine_warm_restarts_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(
         lambda o: lr_scheduler.CosineAnnealingWarmRestarts(o, **options), STEPS, lr=lr
@@ -211,6 +216,7 @@ def test_cosine_warm_restarts_matches_torch(lr: float, options: dict[str, Any]) 
     ("lr", "options"),
     grid(start_factor=(0.1, 1 / 3, 1.0), end_factor=(0.0, 0.5, 1.0), total_iters=(0, 1, 5, 40)),
 )
+@proves("linear_warmup", "torch.optim.lr_scheduler.LinearLR")
 def test_linear_warmup_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(lambda o: lr_scheduler.LinearLR(o, **options), STEPS, lr=lr)
     assert_same_schedule(expected, [linear_warmup(t, lr=lr, **options) for t in range(STEPS)])

@@ -18,7 +18,7 @@ from torch import Tensor
 
 from reference.known_bug import KnownBug
 from reference.sgd import BUGS, gd, momentum, nesterov
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, seeded_gradient
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, seeded_gradient
 
 # ---------------------------------------------------------------- shared helpers
 
@@ -217,6 +217,7 @@ def lr_changes(step: int) -> float:
     ("options", "shape", "seed"),
     option_grid(lr=[1e-3, 0.1], weight_decay=[0.0, 0.1], maximize=[False, True]),
 )
+@proves("gd", "torch.optim.SGD")
 def test_gd_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(gd, torch.optim.SGD, options, shape=shape, seed=seed)
 
@@ -231,6 +232,7 @@ def test_gd_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed:
         maximize=[False, True],
     ),
 )
+@proves("momentum", "torch.optim.SGD")
 def test_momentum_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(momentum, torch.optim.SGD, options, shape=shape, seed=seed)
 
@@ -241,6 +243,7 @@ def test_momentum_matches_torch(options: dict[str, Any], shape: tuple[int, ...],
         lr=[1e-3, 0.05], momentum=[0.5, 0.9], weight_decay=[0.0, 0.1], maximize=[False, True]
     ),
 )
+@proves("nesterov", "torch.optim.SGD")
 def test_nesterov_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     torch_options = {**options, "nesterov": True}
     assert_matches_torch(
