@@ -13,8 +13,7 @@ Common prologue of every optimizer here, before anything else uses g:
     g ← -grad                    if maximize, else g ← grad
     g ← g + weight_decay · x     (L2 weight decay; Adam, NAdam and RAdam can decouple it)
 
-Suggested order: `adagrad`, `rmsprop`, `adadelta`, `adam`, `adamw`, `adamax`, `nadam`,
-`radam`, `adabound`. Check your work with `optim-grader check` (or
+Write the functions in the order of README.md. Check your work with `optim-grader check` (or
 `optim-grader check --function adam`).
 """
 

@@ -6,8 +6,8 @@ from one step to the next), and it returns the NEW point. Do not modify `x` or `
 place, and work on whole tensors (no Python loop over elements, no `.item()`), so that your
 code runs for any shape, dtype and device. The rules are exactly those of `torch.optim.SGD`.
 
-Suggested order: `gd`, `minibatches`, `momentum`, `nesterov`.
-Check your work with `optim-grader check` (or `optim-grader check --function momentum`).
+Write the functions in the order of README.md. Check your work with `optim-grader check`
+(or `optim-grader check --function momentum`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,8 @@ range themselves). Use the `math` module: a schedule returns a Python float.
 returns the new point, never modifies `x` or `grad` in place, and keeps its running
 quantities in `state`.
 
-Suggested order: `step_lr`, `exponential_lr`, `polynomial_lr`, `linear_warmup`, `cosine_lr`,
-`cosine_warm_restarts`, `cyclic_lr`, `one_cycle_lr`, `swats`.
-Check your work with `optim-grader check` (or `optim-grader check --function cosine_lr`).
+Write the functions in the order of README.md. Check your work with `optim-grader check`
+(or `optim-grader check --function cosine_lr`).
 """
 
 from __future__ import annotations

@@ -71,3 +71,9 @@ def test_unknown_subcommand_is_a_usage_error():
     result = run(sys.executable, "-m", "autograder", "frobnicate")
     assert result.returncode == 2
     assert "invalid choice" in result.stderr
+
+
+def test_release_check_passes_on_the_committed_assignments():
+    result = run(sys.executable, "-m", "autograder", "release", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "up to date" in result.stdout
