@@ -38,7 +38,7 @@ def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
     return copy
 
 
-def _default_lr(optimizer: Optimizer) -> float | None:
+def default_lr(optimizer: Optimizer) -> float | None:
     """The default of the optimizer's `lr` keyword, or None when it has none."""
     try:
         parameter = inspect.signature(optimizer).parameters.get("lr")
@@ -63,7 +63,7 @@ def run_optimizer(
     The learning rate of step k is `problem.lr_scale(k)` times the given lr, or the
     optimizer's default lr when none is given (the lr-change probe relies on it).
     """
-    base_lr = hyperparameters.get("lr", _default_lr(optimizer))
+    base_lr = hyperparameters.get("lr", default_lr(optimizer))
     x = problem.start(dtype, device)
     state: dict[str, Any] = {}
     points, losses, states = [x], [float(problem.f(x))], []

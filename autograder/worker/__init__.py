@@ -1,0 +1,27 @@
+"""Run a student's functions in a separate worker process and bring back checked outcomes.
+
+    outcomes = run_cases(module_path, [CaseRequest("adam", "optimizer", "quadratic_2d",
+                                                   {"lr": 0.1})])
+
+The grading process never unpickles or evaluates what the worker sends: arrays travel as raw
+bytes with a checked dtype and shape (protocol.py), and every reply field is validated
+(replies.py). The worker (child.py) imports torch and the student's module once and runs the
+cases one by one (execute.py); a case that times out, kills the worker or answers garbage gets
+its own status and a fresh worker for the rest (session.py). launch.py alone starts and stops
+the process.
+"""
+
+from autograder.worker.case import STATUSES, CaseOutcome, CaseRequest, Status, viewed
+from autograder.worker.replies import receive_outcome
+from autograder.worker.session import WorkerError, run_cases
+
+__all__ = [
+    "STATUSES",
+    "CaseOutcome",
+    "CaseRequest",
+    "Status",
+    "WorkerError",
+    "receive_outcome",
+    "run_cases",
+    "viewed",
+]

@@ -1,0 +1,160 @@
+"""What the grader asks the worker to run (a `CaseRequest`) and what it learns (a `CaseOutcome`).
+
+Both are plain frozen records. A request travels to the worker as JSON; an outcome is built in
+the grading process from a validated reply, never from an object the worker made.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, get_args
+
+from torch import Tensor
+
+from autograder.catalog import FunctionKind
+from autograder.trajectory import Optimizer, Trajectory
+
+Status = Literal[
+    "ok",
+    "not_implemented",
+    "missing_function",
+    "wrong_signature",
+    "raised",
+    "bad_return",
+    "timeout",
+    "crashed",
+    "invalid_reply",
+    "load_error",
+]
+STATUSES: tuple[Status, ...] = get_args(Status)
+DTYPES = ("float64", "float32", "float16", "bfloat16")
+KINDS: tuple[FunctionKind, ...] = get_args(FunctionKind)
+
+
+@dataclass(frozen=True)
+class CaseRequest:
+    """One function run once: an optimizer on a problem, a schedule over steps, or a sampler.
+
+    Optimizers use `problem`, `hyperparameters`, `steps` (None: the problem's), `dtype`,
+    `device` and `shape` (None: the problem's own; otherwise the student sees x and grad
+    reshaped to it and the result is reshaped back, as `viewed` does; state entries keep the
+    shape the student gave them, so the reference runs through `viewed` too). Schedules use
+    `hyperparameters` as their keyword arguments and `steps` (the values at steps
+    0..steps-1). Samplers use `n`, `batch_size` and `seed`. `require_finite` flags a NaN or
+    inf result computed from finite inputs; turn it off for cases that diverge on purpose.
+    """
+
+    function: str
+    kind: FunctionKind
+    problem: str | None = None
+    hyperparameters: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    steps: int | None = None
+    dtype: str = "float64"
+    device: str = "cpu"
+    shape: tuple[int, ...] | None = None
+    n: int = 0
+    batch_size: int = 1
+    seed: int = 0
+    require_finite: bool = True
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown function kind {self.kind!r}; known kinds: {KINDS}")
+        if self.dtype not in DTYPES:
+            raise ValueError(f"unsupported dtype {self.dtype!r}; supported: {DTYPES}")
+        if self.kind == "optimizer" and self.problem is None:
+            raise ValueError(f"the optimizer case of {self.function} names no problem")
+        if self.kind == "schedule" and self.steps is None:
+            raise ValueError(f"the schedule case of {self.function} gives no number of steps")
+        if self.shape is not None:
+            object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
+        try:
+            json.dumps(dict(self.hyperparameters))
+        except (TypeError, ValueError) as error:
+            raise ValueError(
+                f"the hyperparameters of {self.function} are not JSON values: {error}"
+            ) from None
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON object with every field (tuples become lists)."""
+        return {
+            "function": self.function,
+            "kind": self.kind,
+            "problem": self.problem,
+            "hyperparameters": dict(self.hyperparameters),
+            "steps": self.steps,
+            "dtype": self.dtype,
+            "device": self.device,
+            "shape": None if self.shape is None else list(self.shape),
+            "n": self.n,
+            "batch_size": self.batch_size,
+            "seed": self.seed,
+            "require_finite": self.require_finite,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CaseRequest:
+        """The request `to_json` wrote; lists among the hyperparameters become tuples again."""
+        fields = dict(data)
+        fields["hyperparameters"] = {
+            name: as_tuples(value) for name, value in dict(fields["hyperparameters"]).items()
+        }
+        if fields.get("shape") is not None:
+            fields["shape"] = tuple(fields["shape"])
+        return cls(**fields)
+
+
+def viewed(optimizer: Optimizer, shape: tuple[int, ...] | None) -> Optimizer:
+    """`optimizer` run on x and grad reshaped to `shape`, its result reshaped back to x's shape.
+
+    This is what a case with a `shape` does to the student's function; run the reference
+    through it for the same case, so that their state entries have the same shapes.
+    """
+    if shape is None:
+        return optimizer
+
+    def run(x: Tensor, grad: Tensor, state: dict[str, Any], **hyperparameters: Any) -> Tensor:
+        return optimizer(x.reshape(shape), grad.reshape(shape), state, **hyperparameters).reshape(
+            x.shape
+        )
+
+    return run
+
+
+def as_tuples(value: Any) -> Any:
+    """JSON lists back to tuples, recursively (torch's betas, etas and step_sizes are tuples)."""
+    if isinstance(value, list):
+        return tuple(as_tuples(item) for item in value)
+    return value
+
+
+@dataclass(frozen=True)
+class CaseOutcome:
+    """What running one request gave: a status, where it stopped, and what was recorded.
+
+    `step` is the optimizer step (1 = the first call) or the schedule's step argument at which
+    the run stopped, None when it did not stop early or the status concerns no step. For
+    "raised", `error_type`, `error_message` and `line` (in the student's file, None when no
+    frame of it was on the stack) describe the exception. `trajectory` (optimizers), `lrs`
+    (schedules) and `batches` (samplers) hold what was recorded before the stop. `modified`
+    is the message naming the first call that changed x or grad in place, None if none did: it
+    costs the purity check alone, since the run goes on with what the function returned.
+    """
+
+    request: CaseRequest
+    status: Status
+    message: str
+    step: int | None = None
+    error_type: str | None = None
+    error_message: str | None = None
+    line: int | None = None
+    trajectory: Trajectory | None = None
+    lrs: tuple[float, ...] | None = None
+    batches: tuple[Tensor, ...] | None = None
+    modified: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"

@@ -1,0 +1,194 @@
+"""Turn a worker's reply into a CaseOutcome, trusting nothing: every field is checked here.
+
+The worker runs student code, so its reply may be forged or garbled. A reply that breaks the
+protocol in any way becomes an "invalid_reply" outcome; no exception escapes for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from autograder.trajectory import Trajectory
+from autograder.worker import messages
+from autograder.worker.case import CaseOutcome, CaseRequest, Status
+from autograder.worker.protocol import ProtocolError, ReadExact, read_reply
+
+REPORTED: frozenset[Status] = frozenset(
+    {
+        "ok",
+        "not_implemented",
+        "missing_function",
+        "wrong_signature",
+        "raised",
+        "bad_return",
+        "crashed",
+    }
+)
+ARGUMENTS = ("x", "grad")
+FLOATS = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+MAX_STATE_KEY = 200
+
+
+def receive_outcome(
+    request: CaseRequest, read_exact: ReadExact, *, case_id: int, file: str
+) -> CaseOutcome:
+    """Read one reply and check it; a malformed one is an "invalid_reply" outcome.
+
+    ChannelClosed and ChannelTimeout from `read_exact` propagate: they concern the worker
+    process, which the caller must replace.
+    """
+    try:
+        header, arrays = read_reply(read_exact)
+        return outcome_from_reply(request, header, arrays, case_id=case_id, file=file)
+    except ProtocolError as error:
+        reason = messages.one_line(str(error), 200)
+        message = messages.render(
+            "invalid_reply", file=file, function=request.function, reason=reason
+        )
+        return CaseOutcome(request, "invalid_reply", message)
+
+
+def outcome_from_reply(
+    request: CaseRequest,
+    header: dict[str, Any],
+    arrays: list[Tensor],
+    *,
+    case_id: int,
+    file: str = "the submission",
+) -> CaseOutcome:
+    """The outcome a reply describes; ProtocolError if any field is missing or wrong.
+
+    `file` names the student's file in the message of a modified input.
+    """
+    if _field(header, "id", int) != case_id:
+        raise ProtocolError(f"the reply is not for case {case_id}")
+    status = header.get("status")
+    if status not in REPORTED:
+        raise ProtocolError(f"unknown status {str(status)[:40]!r}")
+    line = optional(header, "line", int)
+    step = optional(header, "step", int)
+    if (line is not None and line < 1) or (step is not None and step < 0):
+        raise ProtocolError("a negative step or line")
+    data = _Data(header, arrays)
+    trajectory = data.trajectory() if request.kind == "optimizer" else None
+    return CaseOutcome(
+        request,
+        status,
+        message=text(header, "message"),
+        step=step,
+        error_type=optional_text(header, "error_type"),
+        error_message=optional_text(header, "error_message"),
+        line=line,
+        trajectory=trajectory,
+        lrs=data.lrs() if request.kind == "schedule" else None,
+        batches=data.batches() if request.kind == "sampler" else None,
+        modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
+    )
+
+
+def _modified(
+    header: dict[str, Any],
+    request: CaseRequest,
+    trajectory: Trajectory | None,
+    *,
+    stopped: bool,
+    file: str,
+) -> str | None:
+    """The message for header["modified"], {"argument": "x" or "grad", "step": k}, where k is a
+    step the run reached: a completed one, or the one it stopped at; None when it is null."""
+    modified = header.get("modified")
+    if modified is None:
+        return None
+    if not isinstance(modified, dict) or set(modified) != {"argument", "step"}:
+        raise ProtocolError("'modified' is not an object of an argument and a step")
+    argument, step = modified["argument"], modified["step"]
+    if not isinstance(argument, str) or argument not in ARGUMENTS:
+        raise ProtocolError("'modified' names no argument of the call")
+    reached = 0 if trajectory is None else len(trajectory.points) - (0 if stopped else 1)
+    if not isinstance(step, int) or isinstance(step, bool) or not 1 <= step <= reached:
+        raise ProtocolError("'modified' names a step outside the run")
+    return messages.modified_input(
+        file=file, function=request.function, argument=argument, step=step
+    )
+
+
+def _field(header: dict[str, Any], key: str, kind: type) -> Any:
+    value = header.get(key)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ProtocolError(f"{key!r} is not a {kind.__name__}")
+    return value
+
+
+def optional(header: dict[str, Any], key: str, kind: type) -> Any:
+    """header[key] when it has type `kind`, None when absent or null, else a ProtocolError."""
+    return None if header.get(key) is None else _field(header, key, kind)
+
+
+def text(header: dict[str, Any], key: str) -> str:
+    """A string field, flattened to one line of bounded length."""
+    return messages.one_line(_field(header, key, str), messages.MESSAGE_LIMIT)
+
+
+def optional_text(header: dict[str, Any], key: str) -> str | None:
+    """A string field flattened to one line, or None when absent or null."""
+    return None if header.get(key) is None else text(header, key)
+
+
+class _Data:
+    """The arrays a reply refers to by position, each checked for dtype and rank."""
+
+    def __init__(self, header: dict[str, Any], arrays: list[Tensor]) -> None:
+        self.header, self.arrays = header, arrays
+
+    def _array(self, ref: object, dtypes: tuple[torch.dtype, ...], rank: int | None) -> Tensor:
+        if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(self.arrays):
+            raise ProtocolError(f"no array number {str(ref)[:20]}")
+        array = self.arrays[ref]
+        if array.dtype not in dtypes or (rank is not None and array.ndim != rank):
+            raise ProtocolError(f"array {ref} is {array.dtype} of rank {array.ndim}")
+        return array
+
+    def _present(self, *keys: str) -> bool:
+        return all(self.header.get(key) is not None for key in keys)
+
+    def trajectory(self) -> Trajectory | None:
+        if not self._present("points", "losses", "states"):
+            return None
+        points = self._array(self.header["points"], FLOATS, None)
+        losses = self._array(self.header["losses"], (torch.float64,), 1)
+        states = self.header["states"]
+        if points.ndim < 1 or len(points) < 1 or len(losses) != len(points):
+            raise ProtocolError("points and losses do not match")
+        if not isinstance(states, list) or len(states) != len(points) - 1:
+            raise ProtocolError("there is not one state per step")
+        return Trajectory(
+            points=tuple(points),
+            losses=tuple(losses.tolist()),
+            states=tuple(self._state(entry) for entry in states),
+        )
+
+    def _state(self, entry: object) -> dict[str, Tensor]:
+        if not isinstance(entry, dict):
+            raise ProtocolError("a state is not a JSON object")
+        for name in entry:
+            if len(name) > MAX_STATE_KEY:
+                raise ProtocolError("a state entry's name is too long")
+        return {name: self._array(ref, (torch.float64,), None) for name, ref in entry.items()}
+
+    def lrs(self) -> tuple[float, ...] | None:
+        if not self._present("lrs"):
+            return None
+        return tuple(self._array(self.header["lrs"], (torch.float64,), 1).tolist())
+
+    def batches(self) -> tuple[Tensor, ...] | None:
+        if not self._present("indices", "lengths"):
+            return None
+        indices = self._array(self.header["indices"], (torch.int64,), 1)
+        lengths = self._array(self.header["lengths"], (torch.int64,), 1)
+        sizes = lengths.tolist()
+        if any(size < 0 for size in sizes) or sum(sizes) != len(indices):
+            raise ProtocolError("the batch lengths do not add up to the indices")
+        return tuple(torch.split(indices, sizes))

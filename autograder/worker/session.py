@@ -1,0 +1,201 @@
+"""The grading side: stream a submission's cases through one worker process.
+
+One worker per submission (importing torch dominates the cost), replaced by a fresh one only
+when a case times out, kills it or answers garbage: that case alone pays. A function that
+timed out is not run again: its later cases share that timeout, so a hang costs one limit.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autograder.problems import problem as find_problem
+from autograder.worker import messages
+from autograder.worker.case import CaseOutcome, CaseRequest
+from autograder.worker.launch import WorkerProcess, start_worker, stop_worker
+from autograder.worker.protocol import (
+    ChannelClosed,
+    ChannelTimeout,
+    ProtocolError,
+    encode_frame,
+    read_reply,
+)
+from autograder.worker.replies import optional, optional_text, receive_outcome, text
+
+START_TIME_LIMIT = 120.0
+EXIT_GRACE = 1.0
+
+
+class WorkerError(RuntimeError):
+    """The worker could not start at all: a problem of the kit or the machine, not the student."""
+
+
+class LoadFailure(Exception):
+    """The student's module did not load; carries the load_error facts for every case."""
+
+    def __init__(self, facts: dict[str, Any]) -> None:
+        super().__init__(facts["message"])
+        self.facts = facts
+
+
+def run_cases(
+    module_path: Path,
+    requests: Sequence[CaseRequest],
+    *,
+    case_time_limit: float = 10.0,
+    start_time_limit: float = START_TIME_LIMIT,
+) -> list[CaseOutcome]:
+    """Run every request on the student's module at `module_path`, in order, one outcome each.
+
+    `case_time_limit` bounds each case and the module's import (wall clock, seconds);
+    `start_time_limit` bounds the worker's own start (importing torch), which is not the
+    student's to pay. Raises WorkerError when a worker cannot start at all, ValueError for a
+    request that names an unknown problem or a shape that does not fit it.
+    """
+    for request in requests:
+        check_request(request)
+    module_path = Path(module_path).resolve()
+    outcomes: list[CaseOutcome] = []
+    worker: WorkerProcess | None = None
+    timed_out: dict[str, CaseOutcome] = {}
+    try:
+        for index, request in enumerate(requests):
+            if (
+                request.function in timed_out
+            ):  # a function that hangs costs one limit, not one per case
+                outcomes.append(replace(timed_out[request.function], request=request))
+                continue
+            if worker is None:
+                try:
+                    worker = _start(module_path, case_time_limit, start_time_limit)
+                except LoadFailure as failure:
+                    rest = requests[index:]
+                    outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
+                    break
+            outcome, usable = _run_one(worker, index, request, module_path.name, case_time_limit)
+            outcomes.append(outcome)
+            if outcome.status == "timeout":
+                timed_out[request.function] = outcome
+            if not usable:
+                stop_worker(worker)
+                worker = None
+    finally:
+        if worker is not None:
+            stop_worker(worker)
+    return outcomes
+
+
+def check_request(request: CaseRequest) -> None:
+    """A ValueError for a case the kit itself got wrong (an unknown problem, a bad shape)."""
+    if request.kind != "optimizer":
+        return
+    try:
+        problem = find_problem(str(request.problem))
+    except KeyError as error:
+        raise ValueError(f"the case of {request.function}: {error.args[0]}") from None
+    size = problem.start(torch.float64, "cpu").numel()
+    if request.shape is not None and math.prod(request.shape) != size:
+        raise ValueError(
+            f"the case of {request.function}: shape {request.shape} does not hold the "
+            f"{size} coordinates of {problem.name}"
+        )
+
+
+def _start(module_path: Path, case_time_limit: float, start_time_limit: float) -> WorkerProcess:
+    """A worker that has imported the student's module; LoadFailure or WorkerError if not."""
+    if not module_path.is_file():
+        raise LoadFailure(_load_facts(module_path.name, "it does not exist"))
+    worker = start_worker(module_path.parent)
+    try:
+        _read_status(worker, time.monotonic() + start_time_limit, "ready")
+    except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
+        stop_worker(worker)
+        raise WorkerError(
+            f"the grading worker did not start ({error}); its stderr ended with: "
+            f"{worker.stderr_text[-2000:]}"
+        ) from None
+    try:
+        _load(worker, module_path, case_time_limit)
+    except LoadFailure:
+        stop_worker(worker)
+        raise
+    return worker
+
+
+def _load(worker: WorkerProcess, module_path: Path, limit: float) -> None:
+    """Have the worker import the student's module; LoadFailure saying why it did not."""
+    file, deadline = module_path.name, time.monotonic() + limit
+    try:
+        worker.send(encode_frame({"module": str(module_path)}), deadline)
+        header = _read_status(worker, deadline, "loaded", "load_error")
+    except ChannelTimeout:
+        reason = f"importing it did not finish within {limit:g} s"
+        raise LoadFailure(_load_facts(file, reason)) from None
+    except ChannelClosed:
+        reason = f"importing it {_exit_reason(stop_worker(worker, EXIT_GRACE))}"
+        raise LoadFailure(_load_facts(file, reason)) from None
+    except ProtocolError as error:
+        raise LoadFailure(_load_facts(file, f"the worker answered garbage ({error})")) from None
+    if header["status"] == "load_error":
+        try:
+            facts = {
+                "message": text(header, "message"),
+                "error_type": optional_text(header, "error_type"),
+                "error_message": optional_text(header, "error_message"),
+                "line": optional(header, "line", int),
+            }
+        except ProtocolError as error:
+            facts = _load_facts(file, f"the worker answered garbage ({error})")
+        raise LoadFailure(facts)
+
+
+def _read_status(worker: WorkerProcess, deadline: float, *statuses: str) -> dict[str, Any]:
+    """The next reply's header, which must have one of `statuses`."""
+    header, _ = read_reply(lambda size: worker.read_exact(size, deadline))
+    if header.get("status") not in statuses:
+        raise ProtocolError(f"expected a reply with status {' or '.join(statuses)}")
+    return header
+
+
+def _load_facts(file: str, reason: str) -> dict[str, Any]:
+    return {"message": messages.render("load_error", file=file, reason=reason)}
+
+
+def _exit_reason(status: int) -> str:
+    """'ended the worker process (exit status 3)' or 'killed the worker process (SIGKILL)'."""
+    if status >= 0:
+        return f"ended the worker process (exit status {status})"
+    try:
+        name = signal.Signals(-status).name
+    except ValueError:
+        name = f"signal {-status}"
+    return f"killed the worker process ({name})"
+
+
+def _run_one(
+    worker: WorkerProcess, index: int, request: CaseRequest, file: str, limit: float
+) -> tuple[CaseOutcome, bool]:
+    """One case's outcome, and whether the worker can take the next case."""
+    deadline = time.monotonic() + limit
+    function = request.function
+    try:
+        worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
+        outcome = receive_outcome(
+            request, lambda size: worker.read_exact(size, deadline), case_id=index, file=file
+        )
+    except ChannelTimeout:
+        message = messages.render("timeout", file=file, function=function, limit=limit)
+        return CaseOutcome(request, "timeout", message), False
+    except ChannelClosed:
+        how = _exit_reason(stop_worker(worker, EXIT_GRACE))
+        message = messages.render("crashed", file=file, function=function, how=how, where="")
+        return CaseOutcome(request, "crashed", message), False
+    return outcome, outcome.status != "invalid_reply"
