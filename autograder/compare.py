@@ -71,27 +71,32 @@ def _value(tensor: Tensor, index: tuple[int, ...]) -> float:
     return float(tensor[index]) if index else float(tensor.reshape(-1)[0])
 
 
-def _quantities(path: Trajectory, step: int) -> dict[str, Tensor]:
+def _quantities(path: Trajectory, step: int, with_state: bool) -> dict[str, Tensor]:
     observed: dict[str, Tensor] = {"x": path.points[step].detach().to("cpu", torch.float64)}
-    if step > 0:
+    if step > 0 and with_state:
         observed.update({f"state '{k}'": v for k, v in path.states[step - 1].items()})
     observed["loss"] = torch.tensor(path.losses[step], dtype=torch.float64)
     return observed
 
 
 def first_divergence(
-    expected: Trajectory, got: Trajectory, dtype: torch.dtype = torch.float64
+    expected: Trajectory,
+    got: Trajectory,
+    dtype: torch.dtype = torch.float64,
+    *,
+    with_state: bool = True,
 ) -> Divergence | None:
-    """Compare parameters, every state entry of the reference, then the loss, step by step."""
+    """Compare parameters, every state entry of the reference (unless not `with_state`), then
+    the loss, step by step."""
     rtol = relative_tolerance(dtype)
-    expected_steps = [_quantities(expected, k) for k in range(len(expected.points))]
+    expected_steps = [_quantities(expected, k, with_state) for k in range(len(expected.points))]
     scales: Mapping[str, float] = {
         name: _scale([q[name] for q in expected_steps if name in q]) for name in expected_steps[-1]
     }
     for step, reference in enumerate(expected_steps):
         if step >= len(got.points):
             return Divergence(step, "x", (), _value(reference["x"], ()), math.nan)
-        observed = _quantities(got, step)
+        observed = _quantities(got, step, with_state)
         for name, value in reference.items():
             if name not in observed:
                 return Divergence(step, name, (), _value(value, ()), math.nan)
@@ -108,4 +113,24 @@ def first_divergence(
                 return Divergence(
                     step, name, index, _value(value, index), _value(observed[name], index)
                 )
+    return None
+
+
+def first_difference(
+    expected: Tensor, got: Tensor, quantity: str, dtype: torch.dtype = torch.float64
+) -> Divergence | None:
+    """The first entry along dim 0 (a step) where two sequences of values differ, e.g. the
+    learning rates of a schedule at steps 0, 1, ...; `step` is that entry's index."""
+    rtol = relative_tolerance(dtype)
+    scale = _scale([expected.to(torch.float64)])
+    for step in range(len(expected)):
+        if step >= len(got):
+            return Divergence(step, quantity, (), _value(expected[step], ()), math.nan)
+        index = _first_mismatch(expected[step].double(), got[step].double(), rtol, scale)
+        if index is not None:
+            return Divergence(
+                step, quantity, index, _value(expected[step], index), _value(got[step], index)
+            )
+    if len(got) > len(expected):
+        return Divergence(len(expected), quantity, (), math.nan, _value(got[len(expected)], ()))
     return None

@@ -1,10 +1,9 @@
 """What release produces for one assignment: artifacts, each a relative path and its bytes.
 
 Each builder is a pure function of an `AssignmentSource` that returns the files it makes,
-keyed by their path below assignments/NAME/. Adding a product of release (the public expected
-values, say) is one more builder in `ARTIFACT_BUILDERS`; `UNMANAGED` names the entries of
-assignments/NAME/ that release neither writes nor checks (a builder that comes to own one, as
-the expected values' will own `expected/`, takes it out of that set).
+keyed by their path below assignments/NAME/. Adding a product of release is one more builder
+in `ARTIFACT_BUILDERS`; `UNMANAGED` names the entries of assignments/NAME/ that release
+neither writes nor checks.
 """
 
 from __future__ import annotations
@@ -19,9 +18,9 @@ from autograder.release.readme import student_readme
 from autograder.release.regions import ReleaseError
 from autograder.release.stub import make_stub
 
-# Entries of assignments/NAME/ that release leaves alone: the public expected values (a later
-# step writes them) and the caches that running the checks or a notebook leaves behind.
-UNMANAGED = frozenset({"expected", "__pycache__", ".ipynb_checkpoints", ".pytest_cache"})
+# Entries of assignments/NAME/ that release leaves alone: the caches that running the checks
+# or a notebook leaves behind.
+UNMANAGED = frozenset({"__pycache__", ".ipynb_checkpoints", ".pytest_cache"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +65,24 @@ def notebook_artifact(source: AssignmentSource) -> Artifacts:
     return {source.notebook_name: notebook.encode()}
 
 
-ARTIFACT_BUILDERS: tuple[ArtifactBuilder, ...] = (stub_artifact, readme_artifact, notebook_artifact)
+def expected_artifact(source: AssignmentSource) -> Artifacts:
+    """expected/FUNCTION.json: the public expected values of the visible cases, computed from
+    the reference (none for an assignment without a rubric)."""
+    from autograder.expectations import ReferenceExpectations
+    from autograder.public_expected import expected_files
+    from autograder.rubric import RUBRICS, load_rubric
+
+    if not (RUBRICS / f"{source.assignment.name}.toml").is_file():
+        return {}
+    return expected_files(load_rubric(source.assignment.name), ReferenceExpectations())
+
+
+ARTIFACT_BUILDERS: tuple[ArtifactBuilder, ...] = (
+    stub_artifact,
+    readme_artifact,
+    notebook_artifact,
+    expected_artifact,
+)
 
 
 def _read(path: Path, where: str) -> str:

@@ -478,16 +478,20 @@ def test_check_fails_naming_the_file_writes_nothing_and_release_repairs(damage, 
     assert not (root / "assignments" / "toy" / "old").exists()
 
 
-def test_expected_values_and_caches_are_neither_checked_nor_removed(tmp_path):
+def test_caches_are_neither_checked_nor_removed_but_stray_expected_values_are(tmp_path):
     root = make_project(tmp_path)
     assert release(root) == 0
     folder = root / "assignments" / "toy"
-    for kept in ("expected/step.json", "__pycache__/toy.cpython-311.pyc"):
-        (folder / kept).parent.mkdir()
-        (folder / kept).write_text("{}")
+    cache = folder / "__pycache__" / "toy.cpython-311.pyc"
+    cache.parent.mkdir()
+    cache.write_text("{}")
     assert release(root, check=True) == 0
+    stray = folder / "expected" / "step.json"
+    stray.parent.mkdir()
+    stray.write_text("{}")
+    assert release(root, check=True) == 1
     assert release(root) == 0
-    assert (folder / "expected" / "step.json").read_text() == "{}"
+    assert cache.exists() and not stray.exists()
 
 
 def test_a_missing_solution_fails_and_writes_nothing(tmp_path, capsys):

@@ -1,0 +1,69 @@
+"""What a case should give, and what each known bug would give: the grader's two sources.
+
+`grade` computes both from `reference/` (cached per case: a batch computes each once);
+`check` reads them from the public expected values that `release` writes beside the stubs,
+so it works where `reference/` does not exist. The engine cannot tell the two apart.
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from autograder.results import Diagnosis
+from autograder.rubric import Case
+from autograder.worker import CaseOutcome, CaseRequest
+from autograder.worker.execute import Student, run_case
+from autograder.worker.replies import outcome_from_reply
+
+
+class Expectations(Protocol):
+    """The expected outcome of a case, and the outcomes of the known bugs of its function."""
+
+    def expected(self, case: Case) -> CaseOutcome: ...
+
+    def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]: ...
+
+
+def run_in_process(function: Callable[..., Any], request: CaseRequest) -> CaseOutcome:
+    """Run trusted kit code (the reference, a bug variant) on a case, exactly as the worker
+    runs a student's function: the same reshaping, snapshots and checks."""
+    module = types.ModuleType("reference_run")
+    setattr(module, request.function, function)
+    reply = run_case(Student(module, Path("reference.py")), request)
+    return outcome_from_reply(request, {**reply.header, "id": 0}, reply.arrays, case_id=0)
+
+
+class ReferenceExpectations:
+    """Outcomes computed from `reference/`, each case once per process."""
+
+    def __init__(self) -> None:
+        import reference
+        from reference.bugs import known_bugs
+
+        self._functions = reference.FUNCTIONS
+        self._known_bugs = known_bugs
+        self._expected: dict[CaseRequest, CaseOutcome] = {}
+        self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
+
+    def expected(self, case: Case) -> CaseOutcome:
+        request = case.request
+        if request not in self._expected:
+            outcome = run_in_process(self._functions[request.function], request)
+            if not outcome.ok:
+                raise RuntimeError(
+                    f"the reference fails its own case {case.name}: {outcome.message}"
+                )
+            self._expected[request] = outcome
+        return self._expected[request]
+
+    def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
+        request = case.request
+        if request not in self._variants:
+            self._variants[request] = [
+                (Diagnosis(bug.id, bug.misconception, bug.hint), run_in_process(bug.run, request))
+                for bug in self._known_bugs(request.function)
+            ]
+        return self._variants[request]

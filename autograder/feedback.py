@@ -1,0 +1,69 @@
+"""Every sentence the grader says to a student about a graded case, in one place.
+
+Worker failures (not implemented, raised, timed out, ...) come worded from the worker's own
+templates; this module words divergences, diagnoses and per-function headlines.
+"""
+
+from __future__ import annotations
+
+from autograder.compare import Divergence
+from autograder.results import CheckResult, Diagnosis
+
+NO_MATCH = "it matches none of the known mistakes: re-read {section} in the docstring line by line"
+DOCSTRING_SECTIONS = {
+    "x": "the update rule",
+    "loss": "the update rule",
+    "lr": "the formula",
+    "batch": "how the permutation is cut into batches",
+}
+
+
+def _where(divergence: Divergence, kind: str) -> str:
+    if kind == "schedule":
+        return f"at step {divergence.step}"
+    if kind == "sampler":
+        return f"in batch {divergence.step}"
+    return "at the start" if divergence.step == 0 else f"after step {divergence.step}"
+
+
+def _quantity(divergence: Divergence) -> str:
+    if not divergence.index:
+        return divergence.quantity
+    return f"{divergence.quantity}[{', '.join(map(str, divergence.index))}]"
+
+
+def divergence_message(
+    function: str, kind: str, divergence: Divergence, diagnosis: Diagnosis
+) -> str:
+    """'adam: after step 3, x[1] is 0.12, expected 0.1; likely mistake: ... Hint: ...'."""
+    where = _where(divergence, kind)
+    if (
+        divergence.quantity.startswith("state")
+        and divergence.index == ()
+        and divergence.got != divergence.got
+    ):
+        fact = f"{where}, {divergence.quantity} is missing from state"
+    elif divergence.quantity.endswith("shape"):
+        fact = f"{where}, {divergence.quantity[:-6]} has the wrong shape"
+    else:
+        fact = (
+            f"{where}, {_quantity(divergence)} is {divergence.got:.6g}, "
+            f"expected {divergence.expected:.6g}"
+        )
+    section = DOCSTRING_SECTIONS.get(divergence.quantity, "the state names and updates")
+    return f"{function}: {fact}; {diagnosis_text(diagnosis, section)}"
+
+
+def diagnosis_text(diagnosis: Diagnosis, section: str = "the update rule") -> str:
+    if diagnosis.bug is None:
+        return NO_MATCH.format(section=section)
+    return f"likely mistake: {diagnosis.misconception.rstrip('.')}. Hint: {diagnosis.hint}"
+
+
+def headline(function: str, checks: tuple[CheckResult, ...]) -> str:
+    """One line per function: passed, or its most telling failure (visible cases first)."""
+    failed = [c for c in checks if not c.passed]
+    if not failed:
+        return f"{function}: passed ({len(checks)} cases)"
+    first = min(failed, key=lambda c: (not c.visible, c.diagnosis is None))
+    return f"{first.message} [{len(failed)} of {len(checks)} cases fail]"

@@ -1,0 +1,186 @@
+"""The grading engine: run a submission's cases, compare, diagnose, score.
+
+`grade` and `check` both come here; they differ only in the cases they run (all, or the
+visible ones) and where the expectations come from (the reference, or the public expected
+values), so on the visible cases they always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from autograder import feedback
+from autograder.compare import Divergence, first_difference, first_divergence
+from autograder.expectations import Expectations
+from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport, Plot
+from autograder.rubric import Case, Rubric
+from autograder.submission import SubmissionError, open_submission
+from autograder.worker import CaseOutcome, run_cases
+
+CASE_TIME_LIMIT = 10.0
+DRAWABLE_DIMENSIONS = (1, 2)
+
+
+def grade_submission(
+    submission: Path,
+    rubric: Rubric,
+    expectations: Expectations,
+    *,
+    cases: Sequence[Case] | None = None,
+    functions: Sequence[str] | None = None,
+    case_time_limit: float = CASE_TIME_LIMIT,
+) -> GradeReport:
+    """Grade `submission` on `cases` (default: all of the rubric's), optionally only some
+    functions; a submission that cannot be loaded gets every case at zero and the reason."""
+    selected = [
+        case
+        for case in (rubric.cases if cases is None else cases)
+        if functions is None or case.request.function in functions
+    ]
+    assignment = rubric.assignment
+    try:
+        with open_submission(submission, assignment.module) as module_path:
+            outcomes = run_cases(
+                module_path, [c.request for c in selected], case_time_limit=case_time_limit
+            )
+    except SubmissionError as error:
+        return _unloadable(submission, rubric, selected, str(error))
+    checks = [
+        grade_case(case, outcome, expectations)
+        for case, outcome in zip(selected, outcomes, strict=True)
+    ]
+    errors = sorted({o.message for o in outcomes if o.status == "load_error"})
+    return GradeReport(
+        assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
+    )
+
+
+def _unloadable(
+    submission: Path, rubric: Rubric, cases: Sequence[Case], reason: str
+) -> GradeReport:
+    checks = [
+        CheckResult(
+            c.name, c.request.function, c.category, c.visible, c.points, 0.0, "load_error", reason
+        )
+        for c in cases
+    ]
+    return GradeReport(
+        rubric.assignment.name, str(submission), _by_function(rubric, checks), (reason,)
+    )
+
+
+def _by_function(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[FunctionResult, ...]:
+    results = []
+    for graded in rubric.assignment.functions:
+        mine = tuple(c for c in checks if c.function == graded.name)
+        if mine:
+            results.append(FunctionResult(graded.name, mine, feedback.headline(graded.name, mine)))
+    return tuple(results)
+
+
+def grade_case(case: Case, outcome: CaseOutcome, expectations: Expectations) -> CheckResult:
+    """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
+    if case.category == "purity":
+        return _purity(case, outcome)
+    if not outcome.ok:
+        return _result(case, outcome.status, outcome.message)
+    expected = expectations.expected(case)
+    divergence = _divergence(case, expected, outcome)
+    if divergence is None:
+        return _result(case, "passed", f"{case.request.function}: matches the reference")
+    diagnosis = _diagnose(case, outcome, expectations)
+    message = feedback.divergence_message(
+        case.request.function, case.request.kind, divergence, diagnosis
+    )
+    return _result(
+        case, "diverged", message, divergence, diagnosis, _plot(case, expected, outcome, divergence)
+    )
+
+
+def _purity(case: Case, outcome: CaseOutcome) -> CheckResult:
+    if not outcome.ok:
+        return _result(case, outcome.status, outcome.message)
+    if outcome.modified is not None:
+        return _result(case, "modified_input", outcome.modified)
+    return _result(case, "passed", f"{case.request.function}: leaves x and grad unchanged")
+
+
+def _result(
+    case: Case,
+    status: str,
+    message: str,
+    divergence: Divergence | None = None,
+    diagnosis: Diagnosis | None = None,
+    plot: Plot | None = None,
+) -> CheckResult:
+    score = case.points if status == "passed" else 0.0
+    return CheckResult(
+        case.name, case.request.function, case.category, case.visible, case.points, score,
+        status, message, divergence, diagnosis, plot,
+    )  # fmt: skip
+
+
+def _divergence(case: Case, expected: CaseOutcome, got: CaseOutcome) -> Divergence | None:
+    """Where `got` first leaves `expected`; state entries only count in the state category."""
+    dtype = getattr(torch, case.request.dtype)
+    kind = case.request.kind
+    if kind == "optimizer":
+        assert expected.trajectory is not None and got.trajectory is not None
+        return first_divergence(
+            expected.trajectory, got.trajectory, dtype, with_state=case.compares_state
+        )
+    if kind == "schedule":
+        assert expected.lrs is not None and got.lrs is not None
+        return first_difference(
+            torch.tensor(expected.lrs, dtype=torch.float64),
+            torch.tensor(got.lrs, dtype=torch.float64),
+            "lr",
+        )
+    assert expected.batches is not None and got.batches is not None
+    return _batch_difference(expected.batches, got.batches)
+
+
+def _batch_difference(
+    expected: Sequence[torch.Tensor], got: Sequence[torch.Tensor]
+) -> Divergence | None:
+    """The first batch that differs in size or content; indices must match exactly."""
+    for index, batch in enumerate(expected):
+        if index >= len(got):
+            return Divergence(index, "batch", (), float(len(batch)), float("nan"))
+        if got[index].shape != batch.shape:
+            return Divergence(index, "batch size", (), float(len(batch)), float(len(got[index])))
+        differs = first_difference(batch.double(), got[index].double(), "batch", torch.float64)
+        if differs is not None:
+            return Divergence(index, "batch", (differs.step,), differs.expected, differs.got)
+    if len(got) > len(expected):
+        return Divergence(len(expected), "batch count", (), float(len(expected)), float(len(got)))
+    return None
+
+
+def _diagnose(case: Case, got: CaseOutcome, expectations: Expectations) -> Diagnosis:
+    """The known bug whose run this case reproduces exactly, or a Diagnosis of no bug."""
+    for diagnosis, variant in expectations.variants(case):
+        if variant.ok and _divergence(case, variant, got) is None:
+            return diagnosis
+    return Diagnosis(None)
+
+
+def _plot(
+    case: Case, expected: CaseOutcome, got: CaseOutcome, divergence: Divergence
+) -> Plot | None:
+    """The paths to draw for a 1-D or 2-D problem; a hidden case's reference path stops at the
+    divergence, so its expected trajectory is never shown past what the student matched."""
+    if case.request.kind != "optimizer" or expected.trajectory is None or got.trajectory is None:
+        return None
+    if expected.trajectory.points[0].numel() not in DRAWABLE_DIMENSIONS:
+        return None
+    shown = len(expected.trajectory.points) if case.visible else divergence.step + 1
+    return Plot(
+        str(case.request.problem),
+        tuple(tuple(p.double().flatten().tolist()) for p in expected.trajectory.points[:shown]),
+        tuple(tuple(p.double().flatten().tolist()) for p in got.trajectory.points),
+        divergence.step,
+    )

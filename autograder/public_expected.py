@@ -1,0 +1,136 @@
+"""The public expected values: the visible cases of an assignment, as plain JSON data.
+
+`release` writes them beside the stubs (expected/FUNCTION.json): each visible case's request,
+the reference's outcome and the outcome of each known bug of the function on it. `check`
+reads them back as its Expectations, so students get the same verdicts and diagnoses as the
+grader on the visible cases, without the reference or the solutions. No pickle: floats are
+JSON numbers written with repr (exact round trip), NaN and infinities as JSON's extensions.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from autograder.expectations import Expectations
+from autograder.results import Diagnosis
+from autograder.rubric import Case, Rubric
+from autograder.trajectory import Trajectory
+from autograder.worker import CaseOutcome, CaseRequest
+
+FOLDER = "expected"
+FORMAT_VERSION = 1
+
+
+def _tensor_json(tensor: torch.Tensor) -> dict[str, Any]:
+    return {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": list(tensor.shape),
+            "values": tensor.detach().reshape(-1).tolist()}  # fmt: skip
+
+
+def _tensor(data: Mapping[str, Any]) -> torch.Tensor:
+    dtype = getattr(torch, str(data["dtype"]))
+    return torch.tensor(data["values"], dtype=dtype).reshape(data["shape"])
+
+
+def outcome_json(outcome: CaseOutcome) -> dict[str, Any]:
+    """What check needs of an outcome: the recorded values (optimizers, schedules, samplers).
+
+    Points are stacked over steps; each state entry is stacked over the steps that hold it.
+    """
+    data: dict[str, Any] = {}
+    if outcome.trajectory is not None:
+        path = outcome.trajectory
+        data["points"] = _tensor_json(torch.stack(path.points))
+        data["losses"] = list(path.losses)
+        data["steps"] = len(path.states)
+        names = sorted({name for state in path.states for name in state})
+        data["states"] = {
+            name: {
+                "steps": [k for k, s in enumerate(path.states) if name in s],
+                **_tensor_json(torch.stack([s[name] for s in path.states if name in s])),
+            }
+            for name in names
+        }
+    if outcome.lrs is not None:
+        data["lrs"] = list(outcome.lrs)
+    if outcome.batches is not None:
+        data["batches"] = [b.tolist() for b in outcome.batches]
+    return data
+
+
+def outcome_from_json(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutcome:
+    trajectory = None
+    if "points" in data:
+        states: list[dict[str, torch.Tensor]] = [{} for _ in range(int(data["steps"]))]
+        for name, entry in data["states"].items():
+            for step, value in zip(entry["steps"], _tensor(entry), strict=True):
+                states[step][name] = value
+        trajectory = Trajectory(
+            tuple(_tensor(data["points"])),
+            tuple(float(v) for v in data["losses"]),
+            tuple(states),
+        )
+    lrs = tuple(float(v) for v in data["lrs"]) if "lrs" in data else None
+    batches = (
+        tuple(torch.tensor(b, dtype=torch.int64) for b in data["batches"])
+        if "batches" in data
+        else None
+    )
+    return CaseOutcome(request, "ok", "", trajectory=trajectory, lrs=lrs, batches=batches)
+
+
+def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, bytes]:
+    """expected/FUNCTION.json for every function with visible cases, deterministic bytes."""
+    files: dict[str, bytes] = {}
+    for graded in rubric.assignment.functions:
+        cases = [c for c in rubric.for_function(graded.name) if c.visible]
+        if not cases:
+            continue
+        entries = []
+        for case in cases:
+            variants = [
+                {"bug": d.bug, "misconception": d.misconception, "hint": d.hint,
+                 "outcome": outcome_json(o)}
+                for d, o in expectations.variants(case)
+                if o.ok
+            ]  # fmt: skip
+            entries.append({
+                "name": case.name, "category": case.category, "points": case.points,
+                "request": case.request.to_json(),
+                "expected": outcome_json(expectations.expected(case)), "variants": variants,
+            })  # fmt: skip
+        document = {"format": FORMAT_VERSION, "function": graded.name, "cases": entries}
+        text = json.dumps(document, separators=(",", ":"))
+        files[f"{FOLDER}/{graded.name}.json"] = (text + "\n").encode()
+    return files
+
+
+class PublicExpectations:
+    """Expectations read from an assignment folder's expected/ (what `check` uses)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.cases: list[Case] = []
+        self._expected: dict[str, CaseOutcome] = {}
+        self._variants: dict[str, list[tuple[Diagnosis, CaseOutcome]]] = {}
+        for path in sorted((folder / FOLDER).glob("*.json")):
+            document = json.loads(path.read_text(encoding="utf-8"))
+            for entry in document["cases"]:
+                request = CaseRequest.from_json(entry["request"])
+                case = Case(request, entry["category"], True, float(entry["points"]))
+                self.cases.append(case)
+                self._expected[case.name] = outcome_from_json(request, entry["expected"])
+                self._variants[case.name] = [
+                    (Diagnosis(v["bug"], v["misconception"], v["hint"]),
+                     outcome_from_json(request, v["outcome"]))
+                    for v in entry["variants"]
+                ]  # fmt: skip
+
+    def expected(self, case: Case) -> CaseOutcome:
+        return self._expected[case.name]
+
+    def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
+        return self._variants[case.name]

@@ -1,0 +1,98 @@
+"""What grading produces: one frozen result per check, aggregated per function and submission.
+
+Reports render these; nothing patches a score after it is computed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from autograder.compare import Divergence
+
+Status = str  # "passed", or a failure kind: "diverged", "not_implemented", "raised", "timeout", ...
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """The known bug that reproduces the student's run, or None in `bug` when none does."""
+
+    bug: str | None
+    misconception: str = ""
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Plot:
+    """What the HTML report needs to draw a failing case: the problem and the two paths.
+
+    `expected` is empty for hidden cases: their reference path is never shown.
+    """
+
+    problem: str
+    expected: tuple[tuple[float, ...], ...]
+    got: tuple[tuple[float, ...], ...]
+    divergence_step: int | None
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One case of one function, graded: `name` is FUNCTION/PROBLEM/... as in the JSON report."""
+
+    name: str
+    function: str
+    category: str
+    visible: bool
+    max_score: float
+    score: float
+    status: Status
+    message: str
+    divergence: Divergence | None = None
+    diagnosis: Diagnosis | None = None
+    plot: Plot | None = field(default=None, compare=False)
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "passed"
+
+
+@dataclass(frozen=True)
+class FunctionResult:
+    """The checks of one graded function; `headline` is its one-line summary for students."""
+
+    function: str
+    checks: tuple[CheckResult, ...]
+    headline: str
+
+    @property
+    def score(self) -> float:
+        return sum(c.score for c in self.checks)
+
+    @property
+    def max_score(self) -> float:
+        return sum(c.max_score for c in self.checks)
+
+    @property
+    def passed(self) -> bool:
+        return all(c.passed for c in self.checks)
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """A graded submission: what every report format renders."""
+
+    assignment: str
+    submission: str
+    functions: tuple[FunctionResult, ...]
+    errors: tuple[str, ...] = ()
+
+    @property
+    def score(self) -> float:
+        return sum(f.score for f in self.functions)
+
+    @property
+    def max_score(self) -> float:
+        return sum(f.max_score for f in self.functions)
+
+    @property
+    def checks(self) -> tuple[CheckResult, ...]:
+        return tuple(c for f in self.functions for c in f.checks)

@@ -1,0 +1,92 @@
+"""The shipped rubrics: well-formed, runnable by the reference, and covering every option."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+import reference
+from autograder.catalog import ASSIGNMENTS
+from autograder.expectations import ReferenceExpectations
+from autograder.rubric import RubricError, load_rubric
+
+NAMES = [a.name for a in ASSIGNMENTS]
+# Keywords with a single valid value, which no case can vary.
+FIXED = {("nesterov", "dampening")}  # torch: "Nesterov momentum requires ... zero dampening"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_points_add_up_to_the_catalogue(name: str):
+    rubric = load_rubric(name)
+    for graded in rubric.assignment.functions:
+        cases = rubric.for_function(graded.name)
+        assert cases, f"{graded.name} has no case"
+        assert sum(c.points for c in cases) == pytest.approx(graded.points)
+        assert any(c.visible for c in cases), f"{graded.name} has no visible case"
+        assert any(not c.visible for c in cases), f"{graded.name} has no hidden case"
+    names = [c.name for c in rubric.cases]
+    assert len(names) == len(set(names)), "two cases share a name"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_reference_runs_every_case(name: str):
+    expectations = ReferenceExpectations()
+    for case in load_rubric(name).cases:
+        assert expectations.expected(case).ok, case.name
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_hidden_cases_vary_every_option(name: str):
+    """Every keyword of every function is set to a non-default value by some hidden case."""
+    rubric = load_rubric(name)
+    for graded in rubric.assignment.functions:
+        signature = inspect.signature(reference.FUNCTIONS[graded.name])
+        keywords = {
+            p.name: p.default
+            for p in signature.parameters.values()
+            if p.kind is p.KEYWORD_ONLY and p.name != "generator"
+        }
+        varied = {
+            key
+            for case in rubric.for_function(graded.name)
+            if not case.visible
+            for key, value in case.request.hyperparameters.items()
+            if key in keywords and value != keywords[key]
+        }
+        required = {k for k, d in keywords.items() if d is inspect.Parameter.empty}
+        fixed = {k for k in keywords if (graded.name, k) in FIXED}
+        never = set(keywords) - required - fixed - varied
+        assert not never, f"{graded.name}: no hidden case varies {sorted(never)}"
+
+
+def test_optimizers_see_0d_to_3d_shapes_and_float32():
+    for name in NAMES:
+        rubric = load_rubric(name)
+        for graded in rubric.assignment.functions:
+            if graded.kind != "optimizer":
+                continue
+            cases = [c for c in rubric.for_function(graded.name) if not c.visible]
+            ranks = {len(c.request.shape) for c in cases if c.request.shape is not None}
+            assert {0, 2} <= ranks or {0, 3} <= ranks, f"{graded.name}: shapes {ranks}"
+            assert any(c.request.dtype == "float32" for c in cases), graded.name
+
+
+@pytest.mark.parametrize(
+    ("text", "complaint"),
+    [
+        ("[functions.gd]\npoints = 10\ncases = []\n", "no cases"),
+        ("[functions.nope]\ncases = []\n", "not a function of gradient_descent"),
+        ("[weights]\nbogus = 1\n", "not a category"),
+        ("[functions.gd]\ncases = [{ problems = ['no_such_problem'] }]\n", "no_such_problem"),
+        ("[functions.gd]\ncases = [{ lr = 0.1 }]\n", "needs `problems"),
+        ("[functions.gd\n", "not valid TOML"),
+    ],
+)
+def test_a_bad_rubric_names_the_file_and_the_problem(tmp_path: Path, text: str, complaint: str):
+    path = tmp_path / "gradient_descent.toml"
+    path.write_text(text)
+    with pytest.raises(RubricError, match=complaint) as error:
+        load_rubric("gradient_descent", path)
+    assert str(path) in str(error.value)
