@@ -169,10 +169,12 @@ def _sgd(
         return _velocity_step(x, g, state, lr, momentum, dampening, nesterov)
     else:
         previous = state.get("momentum_buffer")
-        if previous is None:
+        if bug == "ema_dampening":  # an average that starts from zero: b_1 = (1 - μ) g_1
+            buffer = (
+                (1 - momentum) * g if previous is None else momentum * previous + (1 - momentum) * g
+            )
+        elif previous is None:
             buffer = (1 - dampening) * g if bug == "dampening_on_first_step" else g.clone()
-        elif bug == "ema_dampening":
-            buffer = momentum * previous + (1 - momentum) * g
         else:
             buffer = momentum * previous + (1 - dampening) * g
         state["momentum_buffer"] = buffer
@@ -268,7 +270,7 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "momentum",
         "ema_dampening",
-        "Uses the moving-average form b ← μ b + (1 − μ) g instead of torch's dampening τ.",
+        "Averages the gradients from zero, b ← μ b + (1 − μ) g, instead of torch's dampening τ.",
         "Re-read the line b_t ← μ b_{t−1} + (1 − τ) g_t: which hyperparameter weighs g_t?",
     ),
     _bug(

@@ -90,3 +90,15 @@ def test_a_bad_rubric_names_the_file_and_the_problem(tmp_path: Path, text: str, 
     with pytest.raises(RubricError, match=complaint) as error:
         load_rubric("gradient_descent", path)
     assert str(path) in str(error.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_reference_paths_stay_finite_and_bounded(name: str):
+    """A path that overflows turns equivalent arithmetic into inf - inf = nan for some
+    students and not others: no case may come near it."""
+    expectations = ReferenceExpectations()
+    for case in load_rubric(name).cases:
+        path = expectations.expected(case).trajectory
+        if path is not None:
+            largest = max(p.abs().max().item() for p in path.points)
+            assert largest < 1e6, f"{case.name} reaches {largest:.3g}"
