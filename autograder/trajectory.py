@@ -33,8 +33,11 @@ def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
     """A float64 copy of every numeric state entry, whatever its container (int, float, tensor)."""
     copy: dict[str, Tensor] = {}
     for name, value in state.items():
-        if isinstance(value, Tensor | int | float) and not isinstance(value, bool):
-            copy[name] = torch.as_tensor(value).detach().to("cpu", torch.float64).clone()
+        if isinstance(value, Tensor):
+            copy[name] = value.detach().to("cpu", torch.float64).clone()
+        elif isinstance(value, int | float) and not isinstance(value, bool):
+            # straight to float64: through torch's default float32 a float loses digits
+            copy[name] = torch.tensor(value, dtype=torch.float64)
     return copy
 
 
