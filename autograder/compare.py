@@ -59,10 +59,10 @@ def _first_mismatch(
     close = (got - expected).abs() <= rtol * (expected.abs() + scale)
     infinite_equal = torch.isinf(expected) & (got == expected)
     ok = same_kind & (torch.where(both_finite, close, torch.isnan(expected) | infinite_equal))
-    bad = torch.nonzero(~ok)
-    if bad.numel() == 0:
+    if bool(ok.all()):
         return None
-    return tuple(int(i) for i in bad[0])
+    first = int(torch.nonzero(~ok.reshape(-1))[0, 0])
+    return tuple(int(i) for i in torch.unravel_index(torch.tensor(first), ok.shape))
 
 
 def _value(tensor: Tensor, index: tuple[int, ...]) -> float:

@@ -48,10 +48,7 @@ def grade_submission(
             )
     except SubmissionError as error:
         return _unloadable(submission, rubric, selected, str(error))
-    checks = [
-        grade_case(case, outcome, expectations)
-        for case, outcome in zip(selected, outcomes, strict=True)
-    ]
+    checks = grade_cases(selected, outcomes, expectations)
     errors = sorted({o.message for o in outcomes if o.status == "load_error"})
     return GradeReport(
         assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
@@ -81,23 +78,48 @@ def _by_function(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[Functio
     return tuple(results)
 
 
-def grade_case(case: Case, outcome: CaseOutcome, expectations: Expectations) -> CheckResult:
+def grade_cases(
+    cases: Sequence[Case], outcomes: Sequence[CaseOutcome], expectations: Expectations
+) -> list[CheckResult]:
+    """Grade each case; a diagnosis may use the cases of the same function that passed."""
+    divergences = [
+        _divergence(case, expectations.expected(case), outcome)
+        if outcome.ok and case.category != "purity"
+        else None
+        for case, outcome in zip(cases, outcomes, strict=True)
+    ]
+    passed = [
+        case
+        for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
+        if outcome.ok and divergence is None and case.category != "purity"
+    ]
+    return [
+        grade_case(case, outcome, divergence, expectations, passed)
+        for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
+    ]
+
+
+def grade_case(
+    case: Case,
+    outcome: CaseOutcome,
+    divergence: Divergence | None,
+    expectations: Expectations,
+    passed: Sequence[Case] = (),
+) -> CheckResult:
     """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
     if case.category == "purity":
         return _purity(case, outcome)
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
-    expected = expectations.expected(case)
-    divergence = _divergence(case, expected, outcome)
     if divergence is None:
         return _result(case, "passed", f"{case.request.function}: matches the reference")
-    diagnosis = _diagnose(case, outcome, expectations)
+    same_function = [c for c in passed if c.request.function == case.request.function]
+    diagnosis = _diagnose(case, outcome, expectations, same_function)
     message = feedback.divergence_message(
         case.request.function, case.request.kind, divergence, diagnosis
     )
-    return _result(
-        case, "diverged", message, divergence, diagnosis, _plot(case, expected, outcome, divergence)
-    )
+    plot = _plot(case, expectations.expected(case), outcome, divergence)
+    return _result(case, "diverged", message, divergence, diagnosis, plot)
 
 
 def _purity(case: Case, outcome: CaseOutcome) -> CheckResult:
@@ -160,12 +182,31 @@ def _batch_difference(
     return None
 
 
-def _diagnose(case: Case, got: CaseOutcome, expectations: Expectations) -> Diagnosis:
-    """The known bug whose run this case reproduces exactly, or a Diagnosis of no bug."""
-    for diagnosis, variant in expectations.variants(case):
-        if variant.ok and _divergence(case, variant, got) is None:
-            return diagnosis
-    return Diagnosis(None)
+def _diagnose(
+    case: Case, got: CaseOutcome, expectations: Expectations, passed: Sequence[Case]
+) -> Diagnosis:
+    """The known bug that reproduces this case exactly; when several do, the one that would
+    also pass where the student passes. A Diagnosis of no bug when none reproduces it."""
+    candidates = [
+        diagnosis
+        for diagnosis, variant in expectations.variants(case)
+        if variant.ok and _divergence(case, variant, got) is None
+    ]
+    if len(candidates) > 1:
+        consistent = [d for d in candidates if _passes_all(d, passed, expectations)]
+        candidates = consistent or candidates
+    return candidates[0] if candidates else Diagnosis(None)
+
+
+def _passes_all(diagnosis: Diagnosis, cases: Sequence[Case], expectations: Expectations) -> bool:
+    """Whether the bug's variant matches the reference on every one of `cases`."""
+    for case in cases:
+        variant = next((o for d, o in expectations.variants(case) if d.bug == diagnosis.bug), None)
+        if variant is None or not variant.ok:
+            return False
+        if _divergence(case, expectations.expected(case), variant) is not None:
+            return False
+    return True
 
 
 def _plot(

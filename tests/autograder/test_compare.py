@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from autograder.compare import first_divergence, relative_tolerance
+from autograder.compare import first_difference, first_divergence, relative_tolerance
 from autograder.trajectory import Trajectory
 
 
@@ -75,3 +75,11 @@ def test_a_shorter_or_reshaped_path_diverges():
     assert first_divergence(expected, path([[1.0, 1.0]])) is not None
     found = first_divergence(expected, path([[1.0, 1.0], [0.5]]))
     assert found is not None and "shape" in found.quantity
+
+
+def test_a_wrong_scalar_is_found():
+    """0-d values (a schedule's lr, a 0-d parameter) have no coordinates to point at."""
+    assert first_divergence(path([1.0, 0.5]), path([1.0, 0.6])) is not None
+    found = first_difference(torch.tensor([0.1, 0.1, 0.05]), torch.tensor([0.1, 0.1, 0.0]), "lr")
+    assert found is not None and (found.step, found.index, found.got) == (2, (), 0.0)
+    assert first_difference(torch.tensor([0.1, 0.2]), torch.tensor([0.1, 0.2]), "lr") is None
