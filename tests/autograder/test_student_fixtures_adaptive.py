@@ -27,15 +27,13 @@ from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
 from reference import FUNCTIONS
 from reference.bugs import KNOWN_BUGS
+from tests.fixtures.students import correct_modules
 from tests.fixtures.students.adaptive_mutations import MUTATIONS
 from tests.fixtures.students.apply_mutation import mutate, student_module
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "solutions" / "adaptive.py"
-REORDERED = tuple(
-    ROOT / "tests" / "fixtures" / "students" / "adaptive" / f"reordered_{i}" / "adaptive.py"
-    for i in (1, 2, 3)
-)
+REORDERED = correct_modules("adaptive")
 ADAPTIVE = next(a for a in ASSIGNMENTS if a.name == "adaptive")
 FUNCTION_NAMES = tuple(f.name for f in ADAPTIVE.functions)
 ADAPTIVE_BUGS = {bug.id: bug for bug in KNOWN_BUGS if bug.function in FUNCTION_NAMES}

@@ -25,7 +25,7 @@ from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
 from reference.bugs import KNOWN_BUGS
 from reference.known_bug import KnownBug
-from tests.fixtures.students import gradient_descent_mutations, schedules_mutations
+from tests.fixtures.students import correct_modules, gradient_descent_mutations, schedules_mutations
 from tests.fixtures.students.apply_mutation import student_module
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,20 +301,22 @@ def test_mutation_reproduces_its_bug(bug: KnownBug, tmp_path: Path) -> None:
 REORDERED = [
     (name, variant, f.name)
     for name, functions in FUNCTIONS.items()
-    for variant in ("reordered_1", "reordered_2", "reordered_3")
+    for variant in range(3)
     for f in functions
 ]
 
 
 @functools.cache
-def reordered(name: str, variant: str) -> ModuleType:
-    return load(STUDENTS / name / variant / f"{name}.py", f"{name}_{variant}")
+def reordered(name: str, variant: int) -> ModuleType:
+    return load(correct_modules(name)[variant], f"{name}_correct_{variant}")
 
 
 @pytest.mark.parametrize(
-    ("name", "variant", "function"), REORDERED, ids=["/".join(case[1:]) for case in REORDERED]
+    ("name", "variant", "function"),
+    REORDERED,
+    ids=[f"{name}/{variant}/{function}" for name, variant, function in REORDERED],
 )
-def test_reordered_module_agrees_with_the_reference(name: str, variant: str, function: str) -> None:
+def test_reordered_module_agrees_with_the_reference(name: str, variant: int, function: str) -> None:
     student = getattr(reordered(name, variant), function)
     correct = reference.FUNCTIONS[function]
     if KIND[function] == "optimizer":
@@ -348,12 +350,12 @@ def test_reordered_modules_are_not_copies_of_the_solution() -> None:
             for node in solution.body
             if isinstance(node, ast.FunctionDef)
         }
-        for variant in ("reordered_1", "reordered_2", "reordered_3"):
-            module = ast.parse((STUDENTS / name / variant / f"{name}.py").read_text())
+        for variant in correct_modules(name):
+            module = ast.parse(variant.read_text())
             for node in module.body:
                 if isinstance(node, ast.FunctionDef) and node.name in bodies:
                     own = ast.dump(ast.Module(body=node.body[1:], type_ignores=[]))
-                    assert own != bodies[node.name], f"{variant}/{node.name} is the solution's"
+                    assert own != bodies[node.name], f"{variant}: {node.name} is the solution's"
         assert {f.name for f in functions} <= set(bodies)
 
 
