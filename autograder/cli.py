@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from autograder.catalog import ASSIGNMENTS, Assignment
 
@@ -43,10 +44,10 @@ def list_assignments(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Run every reference optimizer on the problem suite and print the final losses."""
-    from autograder.demo import print_reference_table
+    """Grade the bundled sample class and print its gradebook."""
+    from autograder.demo import run_demo
 
-    print_reference_table(sys.stdout)
+    run_demo(sys.stdout)
     return 0
 
 
@@ -55,6 +56,21 @@ def release(args: argparse.Namespace) -> int:
     from autograder.release import run_release
 
     return run_release(check=args.check)
+
+
+def grade(args: argparse.Namespace) -> int:
+    """Grade one submission on the visible and hidden cases."""
+    from autograder.commands import grade as grade_command
+
+    formats = [f.strip() for f in args.format.split(",") if f.strip()]
+    return grade_command(Path(args.submission), args.assignment, formats, args.out)
+
+
+def check(args: argparse.Namespace) -> int:
+    """Run the visible cases of the assignment in PATH against its public expected values."""
+    from autograder.commands import check as check_command
+
+    return check_command(Path(args.path), args.function)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +91,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--check", action="store_true", help="write nothing; exit 1 if assignments/ is stale"
     )
     release_parser.set_defaults(run=release)
+
+    grade_parser = commands.add_parser("grade", help="grade one submission")
+    grade_parser.add_argument("submission", help="a folder, a .py file, a .zip or an .ipynb")
+    grade_parser.add_argument("--assignment", required=True, choices=[a.name for a in ASSIGNMENTS])
+    grade_parser.add_argument(
+        "--format", default="text", help="text, json, gradescope, markdown or html"
+    )
+    grade_parser.add_argument("--out", type=Path, help="write the report here (default: stdout)")
+    grade_parser.set_defaults(run=grade)
+
+    check_parser = commands.add_parser("check", help="a student's local check of the visible cases")
+    check_parser.add_argument(
+        "path", nargs="?", default=".", help="the assignment folder or module"
+    )
+    check_parser.add_argument("--function", help="check this function only")
+    check_parser.set_defaults(run=check)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
     demo_parser.set_defaults(run=demo)

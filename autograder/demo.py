@@ -1,50 +1,62 @@
-"""The demo: every reference optimizer on the problem suite, as a table of final losses.
+"""The demo: grade the sample class in examples/class/ and print its gradebook.
 
-It shows the suite and the reference at work until the grader grades the sample class.
+Each assignment folder holds one folder per student (a perfect one, typical bugs, one that
+crashes, one that never returns); every submission goes through the real grading engine.
 """
 
 from __future__ import annotations
 
-import math
+from pathlib import Path
 from typing import TextIO
 
-import torch
+from autograder.catalog import ASSIGNMENTS
+from autograder.expectations import shared_reference
+from autograder.grading import grade_submission
+from autograder.results import GradeReport
+from autograder.rubric import load_rubric
 
-from autograder.catalog import all_functions
-from autograder.problems import PROBLEMS
-from autograder.trajectory import run_optimizer
-
-STEPS = 100
-LEARNING_RATE = 0.05
-SHOWN_CATEGORIES = ("convex", "ill-conditioned", "saddle", "non-convex", "stochastic")
-
-
-def _cell(loss: float) -> str:
-    return "diverged" if not math.isfinite(loss) or abs(loss) > 1e12 else f"{loss:.3g}"
+SAMPLE_CLASS = Path(__file__).resolve().parents[1] / "examples" / "class"
+DEMO_CASE_TIME_LIMIT = 2.0  # the sample class has students whose code never returns
 
 
-def print_reference_table(out: TextIO) -> None:
-    """Final loss after STEPS steps at lr LEARNING_RATE, one row per optimizer."""
-    import reference
+def grade_class(root: Path = SAMPLE_CLASS) -> dict[str, dict[str, GradeReport]]:
+    """Every submission below root/ASSIGNMENT/STUDENT, graded: {student: {assignment: report}}."""
+    expectations = shared_reference()
+    gradebook: dict[str, dict[str, GradeReport]] = {}
+    for assignment in ASSIGNMENTS:
+        rubric = load_rubric(assignment.name)
+        for folder in sorted((root / assignment.name).iterdir()):
+            report = grade_submission(
+                folder, rubric, expectations, case_time_limit=DEMO_CASE_TIME_LIMIT
+            )
+            gradebook.setdefault(folder.name, {})[assignment.name] = report
+    return gradebook
 
-    problems = [p for p in PROBLEMS if p.category in SHOWN_CATEGORIES]
-    width = max(len(p.name) for p in problems) + 2
-    print(
-        f"Final loss after {STEPS} steps of each reference optimizer (lr={LEARNING_RATE})", file=out
-    )
-    print(f"{'optimizer':<12}" + "".join(f"{p.name:>{width}}" for p in problems), file=out)
-    print(
-        f"{'(start)':<12}" + "".join(f"{_cell(float(p.f(p.start()))):>{width}}" for p in problems),
-        file=out,
-    )
-    for graded in all_functions():
-        if graded.kind != "optimizer":
-            continue
-        row = []
-        for problem in problems:
-            with torch.no_grad():
-                path = run_optimizer(
-                    reference.FUNCTIONS[graded.name], problem, {"lr": LEARNING_RATE}, steps=STEPS
-                )
-            row.append(_cell(path.losses[-1]))
-        print(f"{graded.name:<12}" + "".join(f"{cell:>{width}}" for cell in row), file=out)
+
+def print_gradebook(gradebook: dict[str, dict[str, GradeReport]], out: TextIO) -> None:
+    """A table of scores, then what went wrong for each student, one line per function."""
+    names = [a.name for a in ASSIGNMENTS]
+    width = max(len(n) for n in names) + 2
+    print(f"{'student':<10}" + "".join(f"{n:>{width}}" for n in names), file=out)
+    for student, reports in gradebook.items():
+        cells = [
+            f"{reports[n].score:.1f}/{reports[n].max_score:.0f}" if n in reports else "-"
+            for n in names
+        ]
+        print(f"{student:<10}" + "".join(f"{c:>{width}}" for c in cells), file=out)
+    for student, reports in gradebook.items():
+        lines = [
+            f"  {name}: {line}"
+            for name, report in reports.items()
+            for line in report.errors or [f.headline for f in report.functions if not f.passed]
+        ]
+        if lines:
+            print(f"\n{student}", file=out)
+            print("\n".join(lines[:12]), file=out)
+            if len(lines) > 12:
+                print(f"  ... and {len(lines) - 12} more", file=out)
+
+
+def run_demo(out: TextIO) -> None:
+    print(f"Grading the sample class in {SAMPLE_CLASS} ...\n", file=out, flush=True)
+    print_gradebook(grade_class(), out)

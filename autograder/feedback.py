@@ -32,6 +32,15 @@ def _quantity(divergence: Divergence) -> str:
     return f"{divergence.quantity}[{', '.join(map(str, divergence.index))}]"
 
 
+def _distinct(got: float, expected: float) -> tuple[str, str]:
+    """Both numbers with 6 significant digits, or as many more as it takes to tell them apart."""
+    for digits in range(6, 18):
+        shown = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if shown[0] != shown[1]:
+            return shown
+    return repr(got), repr(expected)
+
+
 def divergence_message(
     function: str, kind: str, divergence: Divergence, diagnosis: Diagnosis
 ) -> str:
@@ -46,10 +55,8 @@ def divergence_message(
     elif divergence.quantity.endswith("shape"):
         fact = f"{where}, {divergence.quantity[:-6]} has the wrong shape"
     else:
-        fact = (
-            f"{where}, {_quantity(divergence)} is {divergence.got:.6g}, "
-            f"expected {divergence.expected:.6g}"
-        )
+        got, expected = _distinct(divergence.got, divergence.expected)
+        fact = f"{where}, {_quantity(divergence)} is {got}, expected {expected}"
     section = DOCSTRING_SECTIONS.get(divergence.quantity, "the state names and updates")
     return f"{function}: {fact}; {diagnosis_text(diagnosis, section)}"
 

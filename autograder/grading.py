@@ -109,11 +109,16 @@ def grade_case(
     """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
     if case.category == "purity":
         return _purity(case, outcome)
+    same_function = [c for c in passed if c.request.function == case.request.function]
     if not outcome.ok:
-        return _result(case, outcome.status, outcome.message)
+        message = outcome.message
+        if outcome.status == "bad_return" and outcome.trajectory is not None:
+            diagnosis = _diagnose(case, outcome, expectations, same_function)
+            if diagnosis.bug is not None:
+                message += "; " + feedback.diagnosis_text(diagnosis)
+        return _result(case, outcome.status, message)
     if divergence is None:
         return _result(case, "passed", f"{case.request.function}: matches the reference")
-    same_function = [c for c in passed if c.request.function == case.request.function]
     diagnosis = _diagnose(case, outcome, expectations, same_function)
     message = feedback.divergence_message(
         case.request.function, case.request.kind, divergence, diagnosis
@@ -190,12 +195,27 @@ def _diagnose(
     candidates = [
         diagnosis
         for diagnosis, variant in expectations.variants(case)
-        if variant.ok and _divergence(case, variant, got) is None
+        if _reproduces(case, variant, got)
     ]
     if len(candidates) > 1:
         consistent = [d for d in candidates if _passes_all(d, passed, expectations)]
         candidates = consistent or candidates
     return candidates[0] if candidates else Diagnosis(None)
+
+
+def _reproduces(case: Case, variant: CaseOutcome, got: CaseOutcome) -> bool:
+    """Whether a bug's run is the student's: the same values, or the same bad value (a NaN,
+    say) at the same step after the same path."""
+    if variant.status != got.status or variant.step != got.step:
+        return False
+    if variant.status not in ("ok", "bad_return"):
+        return False
+    recorded = ("trajectory", "lrs", "batches")
+    if any((getattr(variant, r) is None) != (getattr(got, r) is None) for r in recorded):
+        return False
+    if not any(getattr(got, r) is not None for r in recorded):
+        return True
+    return _divergence(case, variant, got) is None
 
 
 def _passes_all(diagnosis: Diagnosis, cases: Sequence[Case], expectations: Expectations) -> bool:

@@ -1,0 +1,69 @@
+"""The grading subcommands behind the CLI: `grade` one submission, `check` a student's folder."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from autograder.catalog import ASSIGNMENTS, Assignment
+
+EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
+
+
+def grade(submission: Path, assignment: str, formats: list[str], out: Path | None) -> int:
+    """Grade on every case against the reference; write each format to `out` or stdout."""
+    from autograder.expectations import shared_reference
+    from autograder.grading import grade_submission
+    from autograder.reports import render
+    from autograder.rubric import load_rubric
+
+    report = grade_submission(submission, load_rubric(assignment), shared_reference())
+    rendered = "\n".join(render(report, fmt) for fmt in formats)
+    if out is None:
+        sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
+    else:
+        out.write_text(rendered, encoding="utf-8")
+    return EXIT_NOT_GRADED if report.errors else EXIT_GRADED
+
+
+def find_assignment(path: Path) -> tuple[Assignment, Path]:
+    """The assignment whose module or expected values sit at `path` (a folder or a module)."""
+    folder = path if path.is_dir() else path.parent
+    for assignment in ASSIGNMENTS:
+        if path.is_file() and path.name != assignment.module:
+            continue
+        if (folder / "expected" / f"{assignment.functions[0].name}.json").is_file():
+            return assignment, folder
+    raise FileNotFoundError(
+        f"{path}: no assignment here; run `optim-grader check` inside an assignment folder "
+        "(the one holding its module and the expected/ folder), or give that folder's path"
+    )
+
+
+def check(path: Path, function: str | None) -> int:
+    """The student's loop: visible cases against the public expected values, one line each."""
+    from autograder.grading import grade_submission
+    from autograder.public_expected import PublicExpectations
+    from autograder.rubric import Rubric
+
+    assignment, folder = find_assignment(path)
+    if function is not None and function not in {f.name for f in assignment.functions}:
+        known = ", ".join(f.name for f in assignment.functions)
+        print(f"{assignment.module} has no graded function {function!r}; choose one of: {known}")
+        return EXIT_NOT_GRADED
+    expectations = PublicExpectations(folder)
+    rubric = Rubric(assignment, tuple(expectations.cases))
+    submission = path if path.is_file() else folder / assignment.module
+    report = grade_submission(
+        submission, rubric, expectations, functions=None if function is None else [function]
+    )
+    for error in report.errors:
+        print(f"FAIL {error}")
+    for result in [] if report.errors else report.functions:
+        mark = "ok  " if result.passed else "FAIL"
+        print(f"{mark} {result.headline}")
+    return (
+        EXIT_GRADED
+        if all(f.passed for f in report.functions) and not report.errors
+        else EXIT_SOME_FAIL
+    )

@@ -1,0 +1,106 @@
+"""`optim-grader check`, the students' loop: visible cases against the public expected values.
+
+It must agree with `grade` on every visible case, and run where neither reference/ nor
+solutions/ exists.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.catalog import ASSIGNMENTS, Assignment
+from autograder.cli import main
+from autograder.expectations import shared_reference
+from autograder.grading import grade_submission
+from autograder.public_expected import PublicExpectations
+from autograder.rubric import load_rubric
+from tests.fixtures.students.adaptive_mutations import MUTATIONS
+from tests.fixtures.students.apply_mutation import student_module
+
+ROOT = Path(__file__).resolve().parents[2]
+BUGS = {"adam": "adam/no_bias_correction", "rmsprop": "rmsprop/eps_inside_root",
+        "nadam": "nadam/no_mu_schedule"}  # fmt: skip
+FAILING = {*BUGS, "adamw"}  # the solution's adamw calls its adam
+
+
+def assignment_folder(tmp_path: Path, assignment: Assignment, module_source: str) -> Path:
+    folder = tmp_path / assignment.name
+    shutil.copytree(ROOT / "assignments" / assignment.name, folder)
+    (folder / assignment.module).write_text(module_source)
+    return folder
+
+
+def buggy_adaptive() -> str:
+    return student_module(
+        ROOT / "solutions" / "adaptive.py", {f: MUTATIONS[b] for f, b in BUGS.items()}
+    )
+
+
+def test_check_and_grade_agree_on_every_visible_case(tmp_path: Path):
+    assignment = next(a for a in ASSIGNMENTS if a.name == "adaptive")
+    folder = assignment_folder(tmp_path, assignment, buggy_adaptive())
+    public = PublicExpectations(folder)
+    rubric = load_rubric(assignment.name)
+    assert sorted(c.name for c in public.cases) == sorted(c.name for c in rubric.visible)
+    checked = grade_submission(folder, rubric, public, cases=public.cases)
+    graded = grade_submission(folder, rubric, shared_reference(), cases=rubric.visible)
+    by_name = {c.name: c for c in graded.checks}
+    for check in checked.checks:
+        grade = by_name[check.name]
+        assert (check.status, check.score, check.message) == (
+            grade.status,
+            grade.score,
+            grade.message,
+        ), check.name
+    assert any(not c.passed for c in checked.checks)
+
+
+def test_check_prints_one_line_per_function_and_names_the_bug(tmp_path: Path, capsys):
+    assignment = next(a for a in ASSIGNMENTS if a.name == "adaptive")
+    folder = assignment_folder(tmp_path, assignment, buggy_adaptive())
+    assert main(["check", str(folder)]) == 1
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == len(assignment.functions)
+    for line, function in zip(lines, assignment.functions, strict=True):
+        assert function.name in line
+        assert line.startswith("FAIL" if function.name in FAILING else "ok")
+    adam = next(line for line in lines if " adam:" in line)
+    assert "bias correction" in adam
+    assert main(["check", str(folder), "--function", "adagrad"]) == 0
+    assert capsys.readouterr().out.startswith("ok   adagrad: passed")
+
+
+def test_check_of_an_unknown_function_says_which_exist(tmp_path: Path, capsys):
+    assignment = ASSIGNMENTS[0]
+    folder = assignment_folder(tmp_path, assignment, "")
+    assert main(["check", str(folder), "--function", "adam"]) == 2
+    assert "gd, momentum, nesterov, minibatches" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.name)
+def test_check_needs_neither_reference_nor_solutions(tmp_path: Path, assignment: Assignment):
+    """A copy of the kit without reference/ and solutions/, where importing them fails."""
+    kit = tmp_path / "kit"
+    shutil.copytree(ROOT / "autograder", kit / "autograder")
+    solution = (ROOT / "solutions" / assignment.module).read_text()
+    folder = assignment_folder(tmp_path, assignment, solution)
+    code = (
+        "import sys; sys.modules['reference'] = sys.modules['solutions'] = None; "
+        "import autograder; assert autograder.__file__.startswith(sys.argv[1]); "
+        "from autograder.cli import main; sys.exit(main(['check']))"
+    )
+    env = {**os.environ, "PYTHONPATH": str(kit)}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(kit)],
+        cwd=folder, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(assignment.functions)
+    assert all(line.startswith("ok") for line in lines), result.stdout
