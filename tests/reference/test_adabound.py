@@ -1,4 +1,4 @@
-"""reference.adabound against a transcription of the authors' formulas, its invariants, its bugs.
+"""reference.adabound against a transcription of the authors' formulas, and its invariants.
 
 torch has no AdaBound, so the oracle here is `by_hand`: the authors' `AdaBound.step`
 (Luolc/AdaBound, adabound/adabound.py) written out coordinate by coordinate in Python floats.
@@ -16,17 +16,16 @@ import pytest
 import torch
 from torch import Tensor
 
-from reference.adabound import BUGS, adabound
-from reference.known_bug import KnownBug
-from tests.reference.test_adam import (
-    assert_bug_departs,
-    assert_bug_table_is_sound,
-    assert_bugs_distinct,
+from reference.adabound import adabound
+from tests.reference.helpers import (
+    SEEDS,
     assert_keeps_dtype_and_device,
-    bug_pairs,
     grid,
     options_id,
+    seed_id,
+    shape_id,
 )
+from tests.reference.torch_oracle import SHAPES
 
 FloatGradient = Callable[[list[float], int], list[float]]
 
@@ -151,7 +150,7 @@ CONSTANT = [1e-3] * 100
 DROPPED = [0.05] * 50 + [0.01] * 50
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", SEEDS, ids=seed_id)
 @pytest.mark.parametrize("lrs", [CONSTANT, DROPPED], ids=["constant_lr", "lr_drop"])
 @pytest.mark.parametrize("options", GRID, ids=options_id)
 def test_matches_the_authors_formulas(options: dict[str, Any], lrs: list[float], seed: int) -> None:
@@ -170,7 +169,7 @@ def test_matches_the_authors_formulas_with_unusual_hyperparameters(
     assert_path_close(points, by_hand([1.0, -2.0, 0.5, 3.0, 0.0], gradient, DROPPED, **options))
 
 
-@pytest.mark.parametrize("shape", [(), (7,), (3, 4)], ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_any_shape_is_handled_coordinatewise(shape: tuple[int, ...]) -> None:
     """A shaped run equals the flat by-hand run of its coordinates."""
     n = math.prod(shape)
@@ -295,21 +294,4 @@ def test_rejects_what_the_authors_constructor_rejects(
 @pytest.mark.parametrize("amsbound", [False, True], ids=["adabound", "amsbound"])
 def test_keeps_dtype_and_device(dtype: torch.dtype, device: str, amsbound: bool) -> None:
     options = {"amsbound": amsbound, "weight_decay": 0.1, "maximize": True}
-    assert_keeps_dtype_and_device(adabound, options, dtype, device)
-
-
-# --- known bugs ------------------------------------------------------------------------------
-
-
-def test_bug_table_is_sound() -> None:
-    assert_bug_table_is_sound(BUGS, {"adabound": adabound})
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(bug, adabound)
-
-
-@pytest.mark.parametrize(("first", "second"), bug_pairs(BUGS))
-def test_no_two_bugs_leave_the_same_trace(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_distinct(first, second)
+    assert_keeps_dtype_and_device(adabound, options, dtype=dtype, device=device)

@@ -10,28 +10,29 @@ import torch
 
 from reference.adadelta import BUGS, adadelta
 from reference.known_bug import KnownBug
-from tests.reference.test_sgd import (
-    assert_bug_departs,
-    assert_bugs_differ,
+from tests.reference.helpers import (
     assert_keeps_dtype_and_device,
-    assert_same_error,
+    assert_rejects_like_torch,
     assert_same_state_names,
     assert_torch_rejects,
-    option_grid,
-    pairs,
-    tiny_gradient,
+    grid,
+    on_every_shape,
+    options_id,
+    shape_id,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, tiny_gradient
 
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(
-        lr=[1.0, 0.5],
-        rho=[0.9, 0.5, 1.0],
-        eps=[1e-6, 1e-3],
-        weight_decay=[0.0, 0.1],
-        maximize=[False, True],
+    on_every_shape(
+        grid(
+            lr=[1.0, 0.5],
+            rho=[0.9, 0.5, 1.0],
+            eps=[1e-6, 1e-3],
+            weight_decay=[0.0, 0.1],
+            maximize=[False, True],
+        )
     ),
 )
 @proves("adadelta", "torch.optim.Adadelta")
@@ -41,7 +42,7 @@ def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: in
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(eps=[1e-6, 1e-10], rho=[0.9, 0.5]),
+    on_every_shape(grid(eps=[1e-6, 1e-10], rho=[0.9, 0.5])),
 )
 def test_matches_torch_on_tiny_gradients(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -59,7 +60,7 @@ def test_matches_torch_on_tiny_gradients(
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(rho=[0.9, 0.5], weight_decay=[0.0, 0.1]),
+    on_every_shape(grid(rho=[0.9, 0.5], weight_decay=[0.0, 0.1])),
 )
 def test_learning_rate_change_mid_run_matches_torch(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -96,31 +97,21 @@ def test_keeps_exactly_torchs_state_names(options: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "options",
     [{"lr": -1.0}, {"rho": -0.1}, {"rho": 1.1}, {"eps": -1e-6}, {"weight_decay": -0.1}],
-    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+    ids=options_id,
 )
 def test_rejects_what_torch_rejects_with_its_message(options: dict[str, Any]) -> None:
-    assert_same_error(adadelta, options, torch.optim.Adadelta)
+    assert_rejects_like_torch(adadelta, torch.optim.Adadelta, options)
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: f"shape{list(shape)}")
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_keeps_float32_and_the_device(device: str, shape: tuple[int, ...]) -> None:
-    assert_keeps_dtype_and_device(adadelta, {"weight_decay": 0.1}, device, shape)
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(adadelta, bug)
+    assert_keeps_dtype_and_device(adadelta, {"weight_decay": 0.1}, device=device, shape=shape)
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
 def test_torch_oracle_rejects_every_bug(bug: KnownBug) -> None:
     assert_torch_rejects(bug, torch.optim.Adadelta)
-
-
-@pytest.mark.parametrize(("first", "second"), pairs(BUGS))
-def test_no_two_bugs_follow_the_same_path(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_differ(first, second)
 
 
 def test_updating_acc_delta_first_makes_the_first_step_the_gradient() -> None:

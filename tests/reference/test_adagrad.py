@@ -10,29 +10,31 @@ import torch
 
 from reference.adagrad import BUGS, adagrad
 from reference.known_bug import KnownBug
-from tests.reference.test_sgd import (
-    assert_bug_departs,
-    assert_bugs_differ,
+from tests.reference.helpers import (
     assert_keeps_dtype_and_device,
-    assert_same_error,
+    assert_rejects_like_torch,
     assert_same_state_names,
     assert_torch_rejects,
-    option_grid,
-    pairs,
-    tiny_gradient,
+    constant_gradient_path,
+    grid,
+    on_every_shape,
+    options_id,
+    shape_id,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, tiny_gradient
 
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(
-        lr=[1e-2, 0.5],
-        lr_decay=[0.0, 0.05],
-        weight_decay=[0.0, 0.1],
-        initial_accumulator_value=[0.0, 0.1],
-        eps=[1e-10, 1e-3],
-        maximize=[False, True],
+    on_every_shape(
+        grid(
+            lr=[1e-2, 0.5],
+            lr_decay=[0.0, 0.05],
+            weight_decay=[0.0, 0.1],
+            initial_accumulator_value=[0.0, 0.1],
+            eps=[1e-10, 1e-3],
+            maximize=[False, True],
+        )
     ),
 )
 @proves("adagrad", "torch.optim.Adagrad")
@@ -42,7 +44,9 @@ def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: in
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(lr=[1e-2, 1.0], eps=[1e-10, 1e-8], lr_decay=[0.0, 0.05], maximize=[False, True]),
+    on_every_shape(
+        grid(lr=[1e-2, 1.0], eps=[1e-10, 1e-8], lr_decay=[0.0, 0.05], maximize=[False, True])
+    ),
 )
 def test_matches_torch_on_tiny_gradients(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -60,7 +64,7 @@ def test_matches_torch_on_tiny_gradients(
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(lr_decay=[0.0, 0.05], weight_decay=[0.0, 0.1]),
+    on_every_shape(grid(lr_decay=[0.0, 0.05], weight_decay=[0.0, 0.1])),
 )
 def test_learning_rate_change_mid_run_matches_torch(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -75,24 +79,16 @@ def test_learning_rate_change_mid_run_matches_torch(
     )
 
 
-def constant_gradient_path(steps: int, **options: Any) -> list[float]:
-    x, state, path = torch.zeros((), dtype=torch.float64), dict[str, Any](), list[float]()
-    for _ in range(steps):
-        x = adagrad(x, torch.ones_like(x), state, **options)
-        path.append(x.item())
-    return path
-
-
 def test_steps_shrink_like_one_over_root_t() -> None:
     """g ≡ 1: s_t = t, so the steps are −γ/(1 + ε), −γ/(√2 + ε), −γ/(√3 + ε) (CONVENTIONS A.4)."""
     steps = [-1 / (1 + 1e-10), -1 / (math.sqrt(2) + 1e-10), -1 / (math.sqrt(3) + 1e-10)]
     expected = [sum(steps[:1]), sum(steps[:2]), sum(steps)]
-    assert constant_gradient_path(3, lr=1.0) == pytest.approx(expected, rel=1e-14)
+    assert constant_gradient_path(adagrad, [1.0] * 3) == pytest.approx(expected, rel=1e-14)
 
 
 def test_lr_decay_leaves_the_first_step_undecayed() -> None:
     """γ_t = γ / (1 + (t − 1) η): γ_1 = 1, γ_2 = 1/2 with η = 1."""
-    path = constant_gradient_path(2, lr=1.0, lr_decay=1.0, eps=0.0)
+    path = constant_gradient_path(adagrad, [1.0, 1.0], lr_decay=1.0, eps=0.0)
     assert path == pytest.approx([-1.0, -1.0 - 0.5 / math.sqrt(2)], rel=1e-14)
 
 
@@ -114,32 +110,22 @@ def test_keeps_exactly_torchs_state_names(options: dict[str, Any]) -> None:
         {"initial_accumulator_value": -0.1},
         {"eps": -1e-10},
     ],
-    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+    ids=options_id,
 )
 def test_rejects_what_torch_rejects_with_its_message(options: dict[str, Any]) -> None:
-    assert_same_error(adagrad, options, torch.optim.Adagrad)
+    assert_rejects_like_torch(adagrad, torch.optim.Adagrad, options)
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: f"shape{list(shape)}")
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_keeps_float32_and_the_device(device: str, shape: tuple[int, ...]) -> None:
     options = {"lr_decay": 0.1, "weight_decay": 0.1, "initial_accumulator_value": 0.1}
-    assert_keeps_dtype_and_device(adagrad, options, device, shape)
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(adagrad, bug)
+    assert_keeps_dtype_and_device(adagrad, options, device=device, shape=shape)
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
 def test_torch_oracle_rejects_every_bug(bug: KnownBug) -> None:
     assert_torch_rejects(bug, torch.optim.Adagrad)
-
-
-@pytest.mark.parametrize(("first", "second"), pairs(BUGS))
-def test_no_two_bugs_follow_the_same_path(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_differ(first, second)
 
 
 def test_eps_inside_the_root_shows_on_tiny_gradients_only() -> None:

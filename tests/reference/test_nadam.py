@@ -1,4 +1,4 @@
-"""reference.nadam against torch.optim.NAdam, option by option, and its known bugs.
+"""reference.nadam against torch.optim.NAdam, option by option.
 
 torch keeps `mu_product` as a 0-d tensor of the default dtype; under float32 that product is
 rounded to float32 every step (about 1e-10 relative in the parameters). The reference keeps it
@@ -13,21 +13,17 @@ from typing import Any
 import pytest
 import torch
 
-from reference.known_bug import KnownBug
-from reference.nadam import BUGS, nadam
-from tests.reference.test_adam import (
+from reference.nadam import nadam
+from tests.reference.helpers import (
     SEEDS,
-    assert_bug_departs,
-    assert_bug_table_is_sound,
-    assert_bugs_distinct,
     assert_keeps_dtype_and_device,
     assert_rejects_like_torch,
-    bug_pairs,
     grid,
     options_id,
-    tiny_gradient,
+    seed_id,
+    shape_id,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, tiny_gradient
 
 
 @pytest.fixture(autouse=True)
@@ -57,20 +53,20 @@ UNUSUAL = [
 ]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("seed", SEEDS, ids=seed_id)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", GRID, ids=options_id)
 @proves("nadam", "torch.optim.NAdam")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(nadam, torch.optim.NAdam, {"lr": 0.05, **options}, shape=shape, seed=seed)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_matches_torch_with_defaults(shape: tuple[int, ...]) -> None:
     assert_matches_torch(nadam, torch.optim.NAdam, {}, shape=shape, seed=2)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", UNUSUAL, ids=options_id)
 def test_matches_torch_with_unusual_hyperparameters(
     options: dict[str, Any], shape: tuple[int, ...]
@@ -78,7 +74,7 @@ def test_matches_torch_with_unusual_hyperparameters(
     assert_matches_torch(nadam, torch.optim.NAdam, options, shape=shape, seed=3)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", grid(decoupled_weight_decay=(False, True)), ids=options_id)
 def test_places_eps_as_torch_on_tiny_gradients(
     options: dict[str, Any], shape: tuple[int, ...]
@@ -149,18 +145,4 @@ def test_rejects_what_torch_rejects(options: dict[str, Any]) -> None:
 @pytest.mark.parametrize("decoupled", [False, True], ids=["l2", "decoupled"])
 def test_keeps_dtype_and_device(dtype: torch.dtype, device: str, decoupled: bool) -> None:
     options = {"weight_decay": 0.1, "decoupled_weight_decay": decoupled, "maximize": True}
-    assert_keeps_dtype_and_device(nadam, options, dtype, device)
-
-
-def test_bug_table_is_sound() -> None:
-    assert_bug_table_is_sound(BUGS, {"nadam": nadam})
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(bug, nadam)
-
-
-@pytest.mark.parametrize(("first", "second"), bug_pairs(BUGS))
-def test_no_two_bugs_leave_the_same_trace(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_distinct(first, second)
+    assert_keeps_dtype_and_device(nadam, options, dtype=dtype, device=device)

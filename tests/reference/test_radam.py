@@ -1,4 +1,4 @@
-"""reference.radam against torch.optim.RAdam, option by option, and its known bugs."""
+"""reference.radam against torch.optim.RAdam, option by option."""
 
 from __future__ import annotations
 
@@ -7,21 +7,17 @@ from typing import Any
 import pytest
 import torch
 
-from reference.known_bug import KnownBug
-from reference.radam import BUGS, radam
-from tests.reference.test_adam import (
+from reference.radam import radam
+from tests.reference.helpers import (
     SEEDS,
-    assert_bug_departs,
-    assert_bug_table_is_sound,
-    assert_bugs_distinct,
     assert_keeps_dtype_and_device,
     assert_rejects_like_torch,
-    bug_pairs,
     grid,
     options_id,
-    tiny_gradient,
+    seed_id,
+    shape_id,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, tiny_gradient
 
 GRID = grid(weight_decay=(0.0, 0.1), decoupled_weight_decay=(False, True), maximize=(False, True))
 UNUSUAL = [
@@ -36,20 +32,20 @@ UNUSUAL = [
 ]
 
 
-@pytest.mark.parametrize("seed", SEEDS)
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("seed", SEEDS, ids=seed_id)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", GRID, ids=options_id)
 @proves("radam", "torch.optim.RAdam")
 def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: int) -> None:
     assert_matches_torch(radam, torch.optim.RAdam, {"lr": 0.05, **options}, shape=shape, seed=seed)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_matches_torch_with_defaults(shape: tuple[int, ...]) -> None:
     assert_matches_torch(radam, torch.optim.RAdam, {}, shape=shape, seed=2)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", UNUSUAL, ids=options_id)
 def test_matches_torch_with_unusual_hyperparameters(
     options: dict[str, Any], shape: tuple[int, ...]
@@ -63,7 +59,7 @@ def test_rectification_starts_where_torchs_does(steps: int) -> None:
     assert_matches_torch(radam, torch.optim.RAdam, {"lr": 0.1}, shape=(7,), seed=4, steps=steps)
 
 
-@pytest.mark.parametrize("shape", SHAPES, ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 @pytest.mark.parametrize("options", grid(decoupled_weight_decay=(False, True)), ids=options_id)
 def test_places_eps_as_torch_on_tiny_gradients(
     options: dict[str, Any], shape: tuple[int, ...]
@@ -123,18 +119,4 @@ def test_rejects_what_torch_rejects(options: dict[str, Any]) -> None:
 def test_keeps_dtype_and_device(dtype: torch.dtype, device: str, decoupled: bool) -> None:
     """Eight steps, so that the rectified branch runs too."""
     options = {"weight_decay": 0.1, "decoupled_weight_decay": decoupled, "maximize": True}
-    assert_keeps_dtype_and_device(radam, options, dtype, device, steps=8)
-
-
-def test_bug_table_is_sound() -> None:
-    assert_bug_table_is_sound(BUGS, {"radam": radam})
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(bug, radam)
-
-
-@pytest.mark.parametrize(("first", "second"), bug_pairs(BUGS))
-def test_no_two_bugs_leave_the_same_trace(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_distinct(first, second)
+    assert_keeps_dtype_and_device(radam, options, dtype=dtype, device=device, steps=8)

@@ -10,29 +10,31 @@ import torch
 
 from reference.known_bug import KnownBug
 from reference.rmsprop import BUGS, rmsprop
-from tests.reference.test_sgd import (
-    assert_bug_departs,
-    assert_bugs_differ,
+from tests.reference.helpers import (
     assert_keeps_dtype_and_device,
-    assert_same_error,
+    assert_rejects_like_torch,
     assert_same_state_names,
     assert_torch_rejects,
-    option_grid,
-    pairs,
-    tiny_gradient,
+    constant_gradient_path,
+    grid,
+    on_every_shape,
+    options_id,
+    shape_id,
 )
-from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves
+from tests.reference.torch_oracle import SHAPES, assert_matches_torch, proves, tiny_gradient
 
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(
-        alpha=[0.99, 0.9],
-        eps=[1e-8, 1e-3],
-        weight_decay=[0.0, 0.1],
-        momentum=[0.0, 0.5],
-        centered=[False, True],
-        maximize=[False, True],
+    on_every_shape(
+        grid(
+            alpha=[0.99, 0.9],
+            eps=[1e-8, 1e-3],
+            weight_decay=[0.0, 0.1],
+            momentum=[0.0, 0.5],
+            centered=[False, True],
+            maximize=[False, True],
+        )
     ),
 )
 @proves("rmsprop", "torch.optim.RMSprop")
@@ -42,7 +44,7 @@ def test_matches_torch(options: dict[str, Any], shape: tuple[int, ...], seed: in
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(lr=[1e-3, 0.1], momentum=[0.0, 0.5], centered=[False, True]),
+    on_every_shape(grid(lr=[1e-3, 0.1], momentum=[0.0, 0.5], centered=[False, True])),
 )
 def test_matches_torch_at_other_learning_rates(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -52,7 +54,7 @@ def test_matches_torch_at_other_learning_rates(
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(eps=[1e-8, 1e-10], momentum=[0.0, 0.9], centered=[False, True]),
+    on_every_shape(grid(eps=[1e-8, 1e-10], momentum=[0.0, 0.9], centered=[False, True])),
 )
 def test_matches_torch_on_tiny_gradients(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -70,7 +72,7 @@ def test_matches_torch_on_tiny_gradients(
 
 @pytest.mark.parametrize(
     ("options", "shape", "seed"),
-    option_grid(momentum=[0.0, 0.9], centered=[False, True]),
+    on_every_shape(grid(momentum=[0.0, 0.9], centered=[False, True])),
 )
 def test_learning_rate_change_mid_run_matches_torch(
     options: dict[str, Any], shape: tuple[int, ...], seed: int
@@ -85,24 +87,18 @@ def test_learning_rate_change_mid_run_matches_torch(
     )
 
 
-def constant_gradient_path(steps: int, **options: Any) -> list[float]:
-    x, state, path = torch.zeros((), dtype=torch.float64), dict[str, Any](), list[float]()
-    for _ in range(steps):
-        x = rmsprop(x, torch.ones_like(x), state, **options)
-        path.append(x.item())
-    return path
-
-
 def test_first_steps_have_no_bias_correction() -> None:
     """g ≡ 1, γ = 0.01: v_1 = 0.01 so the step is −γ/(0.1 + ε) ≈ −10γ; v_2 = 0.0199."""
     first, second = -0.01 / (0.1 + 1e-8), -0.01 / (math.sqrt(0.0199) + 1e-8)
-    assert constant_gradient_path(2) == pytest.approx([first, first + second], rel=1e-13)
+    path = constant_gradient_path(rmsprop, [0.01] * 2)
+    assert path == pytest.approx([first, first + second], rel=1e-13)
 
 
 def test_centered_first_step_subtracts_the_squared_mean() -> None:
     """v_1 = 0.01, ḡ_1 = 0.01: the step is −0.01/(√(0.01 − 0.0001) + ε) ≈ −0.1005."""
     expected = -0.01 / (math.sqrt(0.01 - 0.0001) + 1e-8)
-    assert constant_gradient_path(1, centered=True) == pytest.approx([expected], rel=1e-13)
+    path = constant_gradient_path(rmsprop, [0.01], centered=True)
+    assert path == pytest.approx([expected], rel=1e-13)
 
 
 def test_momentum_buffer_starts_at_zero() -> None:
@@ -110,7 +106,8 @@ def test_momentum_buffer_starts_at_zero() -> None:
     a1, a2 = 0.1 + 1e-8, math.sqrt(0.0199) + 1e-8
     b1, b2 = 1 / a1, 0.9 / a1 + 1 / a2
     expected = [-0.01 * b1, -0.01 * (b1 + b2)]
-    assert constant_gradient_path(2, momentum=0.9) == pytest.approx(expected, rel=1e-13)
+    path = constant_gradient_path(rmsprop, [0.01] * 2, momentum=0.9)
+    assert path == pytest.approx(expected, rel=1e-13)
 
 
 @pytest.mark.parametrize(
@@ -125,32 +122,22 @@ def test_keeps_exactly_torchs_state_names(options: dict[str, Any]) -> None:
 @pytest.mark.parametrize(
     "options",
     [{"lr": -1.0}, {"eps": -1e-8}, {"momentum": -0.5}, {"weight_decay": -0.1}, {"alpha": -0.1}],
-    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+    ids=options_id,
 )
 def test_rejects_what_torch_rejects_with_its_message(options: dict[str, Any]) -> None:
-    assert_same_error(rmsprop, options, torch.optim.RMSprop)
+    assert_rejects_like_torch(rmsprop, torch.optim.RMSprop, options)
 
 
 @pytest.mark.parametrize("device", ["cpu", "meta"])
-@pytest.mark.parametrize("shape", SHAPES, ids=lambda shape: f"shape{list(shape)}")
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_keeps_float32_and_the_device(device: str, shape: tuple[int, ...]) -> None:
     options = {"momentum": 0.5, "centered": True, "weight_decay": 0.1}
-    assert_keeps_dtype_and_device(rmsprop, options, device, shape)
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_correct_function(bug: KnownBug) -> None:
-    assert_bug_departs(rmsprop, bug)
+    assert_keeps_dtype_and_device(rmsprop, options, device=device, shape=shape)
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
 def test_torch_oracle_rejects_every_bug(bug: KnownBug) -> None:
     assert_torch_rejects(bug, torch.optim.RMSprop)
-
-
-@pytest.mark.parametrize(("first", "second"), pairs(BUGS))
-def test_no_two_bugs_follow_the_same_path(first: KnownBug, second: KnownBug) -> None:
-    assert_bugs_differ(first, second)
 
 
 def test_bias_correction_shrinks_the_first_step_tenfold() -> None:

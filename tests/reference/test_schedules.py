@@ -1,20 +1,14 @@
-"""The decay and warm-up schedules against torch.optim.lr_scheduler, and their known bugs.
-
-The helpers at the top (torch's lr sequence, the comparison, the bug checks) are shared with
-test_cyclical.py.
-"""
+"""The decay and warm-up schedules against torch.optim.lr_scheduler, and their known bugs."""
 
 from __future__ import annotations
 
-import inspect
 import itertools
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from torch.optim import lr_scheduler
@@ -29,160 +23,43 @@ from reference.schedules import (
     polynomial_lr,
     step_lr,
 )
-from tests.reference.torch_oracle import proves
+from tests.reference.helpers import (
+    Schedule,
+    assert_same_error,
+    assert_torch_tells_schedule_bug_apart,
+    grid,
+    options_id,
+)
+from tests.reference.torch_oracle import (
+    assert_same_schedule,
+    optimizer_to_schedule,
+    proves,
+    torch_schedule,
+)
 
-# ---------------------------------------------------------------- shared helpers
-
-RELATIVE_TOLERANCE = 1e-10
 STEPS = 150
-BUG_STEPS = 60  # as many as the suite-wide known-bug test looks at
 LEARNING_RATES = (0.1, 0.037, 1.5)
 
-Schedule = Callable[..., float]
-SchedulerFactory = Callable[[torch.optim.Optimizer], lr_scheduler.LRScheduler]
 
-
-def torch_schedule(make: SchedulerFactory, steps: int, *, lr: float = 0.1) -> list[float]:
-    """The lr torch's scheduler gives at steps 0 .. steps − 1, stepped as in a training loop.
-
-    The optimizer is SGD with momentum, since CyclicLR and OneCycleLR cycle it; it steps before
-    the scheduler each time (pytest turns torch's order warning into an error).
-    """
-    parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
-    optimizer = torch.optim.SGD([parameter], lr=lr, momentum=0.9)
-    scheduler = make(optimizer)
-    values = [float(optimizer.param_groups[0]["lr"])]
-    for _ in range(steps - 1):
-        optimizer.step()
-        scheduler.step()
-        values.append(float(optimizer.param_groups[0]["lr"]))
-    return values
-
-
-def torch_values(
-    scheduler: type[lr_scheduler.LRScheduler], options: Mapping[str, Any], steps: int
-) -> list[float]:
-    """torch's schedule for the reference's `options`: the same names, lr set on the optimizer."""
-    rest = {name: value for name, value in options.items() if name != "lr"}
-    return torch_schedule(lambda o: scheduler(o, **rest), steps, lr=options.get("lr", 0.1))
-
-
-def assert_same_schedule(expected: Sequence[float], got: Sequence[float]) -> None:
-    """Every value within a relative 1e-10 of the schedule's largest value.
-
-    Relative to the largest value, not to each one: torch's recursive forms drift by a few ulps
-    of the lr, which is not small relative to a value near η_min = 0.
-    """
-    assert len(got) == len(expected)
-    scale = max(abs(value) for value in expected) or 1.0
-    for step, (want, have) in enumerate(zip(expected, got, strict=True)):
-        assert abs(have - want) <= RELATIVE_TOLERANCE * scale, (
-            f"step {step}: torch {want!r}, reference {have!r}"
-        )
-
-
-def grid(**choices: Sequence[Any]) -> list[Any]:
-    """Every combination of `choices`, the lr cycling through LEARNING_RATES, with readable ids."""
-    cases = []
-    for index, values in enumerate(itertools.product(*choices.values())):
-        options = dict(zip(choices, values, strict=True))
-        label = "-".join(f"{name}={readable(value)}" for name, value in options.items())
-        cases.append(pytest.param(LEARNING_RATES[index % len(LEARNING_RATES)], options, id=label))
-    return cases
-
-
-def readable(value: object) -> str:
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
-
-
-def torch_message(build: Callable[[], object]) -> str:
-    with pytest.raises(ValueError) as raised:
-        build()
-    return str(raised.value)
-
-
-def assert_same_error(reference: Callable[[], object], build_torch: Callable[[], object]) -> None:
-    """The reference raises the ValueError torch raises, with the same message."""
-    message = torch_message(build_torch)
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
-        reference()
-
-
-def optimizer(lr: float = 0.1) -> torch.optim.SGD:
-    return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=lr, momentum=0.9)
-
-
-def values_of(schedule: Schedule, options: Mapping[str, Any]) -> list[float] | str:
-    """The schedule's first BUG_STEPS values, or the name of the error it raises."""
-    try:
-        return [schedule(step, **options) for step in range(BUG_STEPS)]
-    except Exception as error:  # a crash is observable too
-        return type(error).__name__
-
-
-def departs(first: list[float] | str, second: list[float] | str) -> bool:
-    if isinstance(first, str) or isinstance(second, str):
-        return first != second
-    scale = max(abs(value) for value in first) or 1.0
-    return any(abs(a - b) > 1e-6 * scale for a, b in zip(first, second, strict=True))
-
-
-def check_bug_is_complete_and_documented(bug: KnownBug, correct: Schedule) -> None:
-    """exposed_with names every hyperparameter; misconception and hint are distinct lines."""
-    keywords = {
-        name
-        for name, parameter in inspect.signature(correct).parameters.items()
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
-    }
-    assert set(bug.exposed_with) == keywords, f"{bug.id}: exposed_with must name every keyword"
-    assert inspect.signature(bug.run).parameters.keys() - {"bug"} == (
-        inspect.signature(correct).parameters.keys()
-    )
-    for text in (bug.misconception, bug.hint):
-        assert text.strip() and "\n" not in text
-    assert bug.misconception != bug.hint
-
-
-def check_bug_departs(bug: KnownBug, correct: Schedule) -> None:
-    expected = values_of(correct, bug.exposed_with)
-    assert not isinstance(expected, str), f"the correct {bug.function} raises {expected}"
-    assert departs(expected, values_of(bug.run, bug.exposed_with)), (
-        f"{bug.id} gives the correct values for {dict(bug.exposed_with)}"
-    )
-
-
-def check_torch_tells_bug_apart(bug: KnownBug, scheduler: type[lr_scheduler.LRScheduler]) -> None:
-    """The oracle itself rejects the variant: the exactness tests would catch it."""
-    expected = torch_values(scheduler, bug.exposed_with, BUG_STEPS)
-    assert departs(expected, values_of(bug.run, bug.exposed_with))
-
-
-def check_bugs_differ(first: KnownBug, second: KnownBug) -> None:
-    assert any(
-        departs(values_of(first.run, options), values_of(second.run, options))
-        for options in (first.exposed_with, second.exposed_with)
-    ), f"{first.id} and {second.id} give the same values"
-
-
-def same_function_pairs(bugs: Sequence[KnownBug]) -> list[Any]:
+def cases(**axes: Sequence[Any]) -> list[Any]:
+    """Every combination of `axes`, the lr cycling through LEARNING_RATES, as (lr, options)."""
     return [
-        pytest.param(a, b, id=f"{a.function}-{a.name}-vs-{b.name}")
-        for a, b in itertools.combinations(bugs, 2)
-        if a.function == b.function
+        pytest.param(LEARNING_RATES[index % len(LEARNING_RATES)], options, id=options_id(options))
+        for index, options in enumerate(grid(**axes))
     ]
 
 
 # ---------------------------------------------------------------- exactness against torch
 
 
-@pytest.mark.parametrize(("lr", "options"), grid(step_size=(1, 3, 7, 30), gamma=(0.1, 0.5, 0.95)))
+@pytest.mark.parametrize(("lr", "options"), cases(step_size=(1, 3, 7, 30), gamma=(0.1, 0.5, 0.95)))
 @proves("step_lr", "torch.optim.lr_scheduler.StepLR")
 def test_step_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(lambda o: lr_scheduler.StepLR(o, **options), STEPS, lr=lr)
     assert_same_schedule(expected, [step_lr(t, lr=lr, **options) for t in range(STEPS)])
 
 
-@pytest.mark.parametrize(("lr", "options"), grid(gamma=(0.5, 0.9, 0.99, 1.0)))
+@pytest.mark.parametrize(("lr", "options"), cases(gamma=(0.5, 0.9, 0.99, 1.0)))
 @proves("exponential_lr", "torch.optim.lr_scheduler.ExponentialLR")
 def test_exponential_lr_matches_torch(lr: float, options: dict[str, Any]) -> None:
     expected = torch_schedule(lambda o: lr_scheduler.ExponentialLR(o, **options), STEPS, lr=lr)
@@ -190,7 +67,7 @@ def test_exponential_lr_matches_torch(lr: float, options: dict[str, Any]) -> Non
 
 
 @pytest.mark.parametrize(
-    ("lr", "options"), grid(T_max=(1, 4, 10, 33, 100, 400), eta_min=(0.0, 0.003))
+    ("lr", "options"), cases(T_max=(1, 4, 10, 33, 100, 400), eta_min=(0.0, 0.003))
 )
 @proves("cosine_lr", "torch.optim.lr_scheduler.CosineAnnealingLR")
 def test_cosine_lr_matches_torch_past_T_max(lr: float, options: dict[str, Any]) -> None:
@@ -200,7 +77,7 @@ def test_cosine_lr_matches_torch_past_T_max(lr: float, options: dict[str, Any]) 
 
 
 @pytest.mark.parametrize(
-    ("lr", "options"), grid(T_0=(1, 3, 10), T_mult=(1, 2, 3), eta_min=(0.0, 0.003))
+    ("lr", "options"), cases(T_0=(1, 3, 10), T_mult=(1, 2, 3), eta_min=(0.0, 0.003))
 )
 @proves("cosine_warm_restarts", "torch.optim.lr_scheduler.CosineAnnealingWarmRestarts")
 def test_cosine_warm_restarts_matches_torch(lr: float, options: dict[str, Any]) -> None:
@@ -214,7 +91,7 @@ def test_cosine_warm_restarts_matches_torch(lr: float, options: dict[str, Any]) 
 
 @pytest.mark.parametrize(
     ("lr", "options"),
-    grid(start_factor=(0.1, 1 / 3, 1.0), end_factor=(0.0, 0.5, 1.0), total_iters=(0, 1, 5, 40)),
+    cases(start_factor=(0.1, 1 / 3, 1.0), end_factor=(0.0, 0.5, 1.0), total_iters=(0, 1, 5, 40)),
 )
 @proves("linear_warmup", "torch.optim.lr_scheduler.LinearLR")
 def test_linear_warmup_matches_torch(lr: float, options: dict[str, Any]) -> None:
@@ -359,7 +236,7 @@ def test_rejects_what_torch_rejects(
     hyperparameters = {name: value for name, value in options.items() if name != "lr"}
     assert_same_error(
         lambda: schedule(0, **options),
-        lambda: scheduler(optimizer(options["lr"]), **hyperparameters),
+        lambda: scheduler(optimizer_to_schedule(options["lr"]), **hyperparameters),
     )
 
 
@@ -382,34 +259,6 @@ def test_rejects_a_negative_step(schedule: Schedule, options: dict[str, Any]) ->
 
 # ---------------------------------------------------------------- known bugs
 
-CORRECT: dict[str, Schedule] = {
-    f.__name__: f
-    for f in (
-        step_lr,
-        exponential_lr,
-        polynomial_lr,
-        cosine_lr,
-        cosine_warm_restarts,
-        linear_warmup,
-    )
-}
-
-
-def test_bugs_cover_every_schedule_with_unique_names() -> None:
-    assert {bug.function for bug in BUGS} == set(CORRECT)
-    assert len({bug.id for bug in BUGS}) == len(BUGS)
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_is_complete_and_documented(bug: KnownBug) -> None:
-    check_bug_is_complete_and_documented(bug, CORRECT[bug.function])
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.id)
-def test_bug_departs_from_the_schedule(bug: KnownBug) -> None:
-    check_bug_departs(bug, CORRECT[bug.function])
-
-
 TORCH: dict[str, type[lr_scheduler.LRScheduler]] = {
     "step_lr": lr_scheduler.StepLR,
     "exponential_lr": lr_scheduler.ExponentialLR,
@@ -423,9 +272,4 @@ TORCH: dict[str, type[lr_scheduler.LRScheduler]] = {
     "bug", [bug for bug in BUGS if bug.function in TORCH], ids=lambda bug: bug.id
 )
 def test_torch_tells_bug_apart(bug: KnownBug) -> None:
-    check_torch_tells_bug_apart(bug, TORCH[bug.function])
-
-
-@pytest.mark.parametrize(("first", "second"), same_function_pairs(BUGS))
-def test_no_two_bugs_give_the_same_values(first: KnownBug, second: KnownBug) -> None:
-    check_bugs_differ(first, second)
+    assert_torch_tells_schedule_bug_apart(bug, TORCH[bug.function])

@@ -1,4 +1,4 @@
-"""SWATS (torch has none): hand-computed steps from the paper, invariants of the switch, bugs.
+"""SWATS (torch has none): hand-computed steps from the paper and invariants of the switch.
 
 Expected values come from Algorithm 1 of Keskar & Socher (2017) written out below with plain
 Python floats, and from the invariants the algorithm implies, checked on recorded trajectories.
@@ -6,10 +6,8 @@ Python floats, and from the invariants the algorithm implies, checked on recorde
 
 from __future__ import annotations
 
-import itertools
 import math
-import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,8 +15,14 @@ import pytest
 import torch
 from torch import Tensor
 
-from reference.known_bug import KnownBug
 from reference.swats import BUGS, swats
+from tests.reference.helpers import (
+    assert_keeps_dtype_and_device,
+    assert_rejects_like_torch,
+    options_id,
+    shape_id,
+)
+from tests.reference.torch_oracle import SHAPES
 
 BETA1, BETA2 = 0.9, 0.999
 STATE_NAMES = {
@@ -211,16 +215,14 @@ def copy_state(state: dict[str, Any]) -> dict[str, Any]:
     return {name: v.clone() if isinstance(v, Tensor) else v for name, v in state.items()}
 
 
-def record(
-    problem: Problem, run: Callable[..., Tensor] = swats, steps: int = STEPS
-) -> list[Record]:
+def record(problem: Problem, steps: int = STEPS) -> list[Record]:
     x = problem.start.clone()
     state: dict[str, Any] = {}
     records: list[Record] = []
     for k in range(steps):
         grad = problem.gradient(x, k)
         old = copy_state(state)
-        new_x = run(x, grad, state, **problem.options)
+        new_x = swats(x, grad, state, **problem.options)
         records.append(Record(x, grad, old, copy_state(state), new_x))
         x = new_x
     return records
@@ -301,7 +303,7 @@ def test_maximize_and_weight_decay_orient_the_gradient_first() -> None:
 # ---------------------------------------------------------------- contract: inputs, dtype, device
 
 
-@pytest.mark.parametrize("shape", [(), (7,), (3, 4)], ids=str)
+@pytest.mark.parametrize("shape", SHAPES, ids=shape_id)
 def test_leaves_inputs_and_previous_state_untouched(shape: tuple[int, ...]) -> None:
     generator = torch.Generator().manual_seed(0)
     x = torch.randn(shape, dtype=torch.float64, generator=generator)
@@ -322,14 +324,14 @@ def test_leaves_inputs_and_previous_state_untouched(shape: tuple[int, ...]) -> N
 @pytest.mark.parametrize("device", ["cpu", "meta"])
 def test_keeps_float32_and_the_device(device: str) -> None:
     """Steps on the meta device too: the switch is decided without reading a value back."""
-    x = torch.ones(3, dtype=torch.float32, device=device)
-    state: dict[str, Any] = {}
-    for _ in range(4):
-        x = swats(x, torch.full_like(x, 0.5), state, lr=0.05, eps=1e-3)
-        assert (x.dtype, x.device.type, x.shape) == (torch.float32, device, torch.Size([3]))
-    for name, value in state.items():
-        if isinstance(value, Tensor):
-            assert (value.dtype, value.device.type) == (torch.float32, device), name
+    state = assert_keeps_dtype_and_device(
+        swats,
+        {"lr": 0.05, "eps": 1e-3},
+        device=device,
+        shape=(3,),
+        steps=4,
+        scalar_state={"exp_avg_lambda", "sgd_lr", "sgd_phase"},
+    )
     if device == "cpu":
         assert state["sgd_phase"] == 1  # a constant gradient switches in float32 too
 
@@ -356,83 +358,15 @@ def test_switches_on_cuda_without_a_host_sync() -> None:
         {"betas": (0.9, -0.1)},
         {"weight_decay": -0.1},
     ],
-    ids=lambda options: "-".join(f"{k}={v}" for k, v in options.items()),
+    ids=options_id,
 )
 def test_rejects_what_torch_adam_rejects(options: dict[str, Any]) -> None:
-    with pytest.raises(ValueError) as raised:
-        torch.optim.Adam([torch.nn.Parameter(torch.zeros(2))], **options)
-    x = torch.zeros(2, dtype=torch.float64)
-    with pytest.raises(ValueError, match=f"^{re.escape(str(raised.value))}$"):
-        swats(x, torch.ones_like(x), {}, **options)
+    assert_rejects_like_torch(swats, torch.optim.Adam, options)
 
 
 # ---------------------------------------------------------------- known bugs
 
-BUG_STEPS = 50
-BUG_PROBLEMS = [
-    Problem("linear", lambda x, k: tensor(1.0, -2.0), tensor(0.0, 0.0), {}, True),
-    Problem("quadratic", lambda x, k: tensor(2.0, 4.0) * x, tensor(-5.0, -2.0), {}, True),
-    Problem("1-D quadratic", lambda x, k: 2 * x, tensor(1.0), {}, True),
-    Problem("rosenbrock", rosenbrock, tensor(-1.5, 2.0), {}, True),
-    Problem("zero gradient", lambda x, k: torch.zeros_like(x), tensor(0.0, 0.0), {}, False),
-]
 
-
-_traces: dict[tuple[str, str], list[Tensor]] = {}
-
-
-def trace_of(bug: KnownBug | None, options: Mapping[str, Any]) -> list[Tensor]:
-    """`trace` of the bug (None: swats itself), computed once per bug and options."""
-    key = (bug.name if bug else "", repr(sorted(options.items())))
-    if key not in _traces:
-        _traces[key] = trace(bug.run if bug else swats, dict(options))
-    return _traces[key]
-
-
-def trace(run: Callable[..., Tensor], options: dict[str, Any]) -> list[Tensor]:
-    """Every point and state entry on every bug problem (NaN kept, compared as NaN)."""
-    observed: list[Tensor] = []
-    for problem in BUG_PROBLEMS:
-        configured = Problem(problem.name, problem.gradient, problem.start, options, False)
-        for r in record(configured, run, BUG_STEPS):
-            observed.append(r.after)
-            observed += [torch.as_tensor(v, dtype=torch.float64) for _, v in sorted(r.new.items())]
-    return observed
-
-
-def differ(first: list[Tensor], second: list[Tensor]) -> bool:
-    return any(
-        not torch.allclose(a, b, rtol=1e-6, atol=1e-12, equal_nan=True)
-        for a, b in zip(first, second, strict=True)
-    )
-
-
-def test_bugs_have_unique_names_and_at_least_eight() -> None:
-    assert len({bug.name for bug in BUGS}) == len(BUGS) >= 8
-    assert all(bug.function == "swats" for bug in BUGS)
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
-def test_bug_is_documented(bug: KnownBug) -> None:
-    for text in (bug.misconception, bug.hint):
-        assert text.strip() and "\n" not in text
-    assert bug.misconception != bug.hint
-    assert set(bug.exposed_with) <= {"lr", "betas", "eps", "weight_decay", "maximize"}
-
-
-@pytest.mark.parametrize("bug", BUGS, ids=lambda bug: bug.name)
-def test_bug_departs_from_swats(bug: KnownBug) -> None:
-    assert differ(trace_of(None, bug.exposed_with), trace_of(bug, bug.exposed_with)), (
-        f"{bug.name} leaves the same trace as swats with {dict(bug.exposed_with)}"
-    )
-
-
-@pytest.mark.parametrize(
-    ("first", "second"),
-    [pytest.param(a, b, id=f"{a.name}-vs-{b.name}") for a, b in itertools.combinations(BUGS, 2)],
-)
-def test_no_two_bugs_leave_the_same_trace(first: KnownBug, second: KnownBug) -> None:
-    assert any(
-        differ(trace_of(first, options), trace_of(second, options))
-        for options in (first.exposed_with, second.exposed_with)
-    ), f"{first.name} and {second.name} leave the same trace"
+def test_keeps_at_least_eight_bugs() -> None:
+    """Each shows on the suite and no two alike: tests/reference/test_known_bugs.py."""
+    assert len(BUGS) >= 8

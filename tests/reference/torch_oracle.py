@@ -2,16 +2,18 @@
 
 Both see the gradient of the same seeded problem at their own point, so an error compounds
 instead of being hidden; parameters and every state entry must agree to a relative 1e-10 at
-every step.
+every step. Schedules are held to torch.optim.lr_scheduler the same way (the end of the module).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import math
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import torch
 from torch import Tensor
+from torch.optim import lr_scheduler
 
 Test = TypeVar("Test", bound=Callable[..., None])
 RELATIVE_TOLERANCE = 1e-10
@@ -50,6 +52,19 @@ def seeded_gradient(shape: tuple[int, ...], seed: int) -> Callable[[Tensor, int]
 def start_point(shape: tuple[int, ...], seed: int) -> Tensor:
     generator = torch.Generator().manual_seed(seed + 1)
     return 3 * torch.randn(shape, dtype=torch.float64, generator=generator)
+
+
+def tiny_gradient(shape: tuple[int, ...], seed: int) -> Callable[[Tensor, int], Tensor]:
+    """Gradients of up to ~5e-8, independent of x: √v is as small as eps, pinning eps's place."""
+    generator = torch.Generator().manual_seed(seed)
+    base = 1e-8 * torch.empty(shape, dtype=torch.float64).uniform_(-3.0, 3.0, generator=generator)
+    return lambda x, step: base * (1.0 + 0.5 * math.sin(step))
+
+
+def spike_gradient(shape: tuple[int, ...], seed: int) -> Callable[[Tensor, int], Tensor]:
+    """Three huge gradients, then small ones: AMSGrad's stored maximum must bind for long."""
+    quadratic = seeded_gradient(shape, seed)
+    return lambda x, step: (30.0 if step < 3 else 0.03) * quadratic(x, step)
 
 
 def assert_close(expected: Tensor, got: Any, what: str) -> None:
@@ -109,3 +124,52 @@ def assert_matches_torch(
                 f"state {name!r} missing at step {step + 1} (reference has {sorted(state)})"
             )
             assert_close(torch.as_tensor(value), state[name], f"state {name!r} at step {step + 1}")
+
+
+# ---------------------------------------------------------------- schedules
+
+SchedulerFactory = Callable[[torch.optim.Optimizer], lr_scheduler.LRScheduler]
+
+
+def optimizer_to_schedule(lr: float = 0.1) -> torch.optim.SGD:
+    """SGD with momentum, since CyclicLR and OneCycleLR cycle the momentum too."""
+    parameter = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    return torch.optim.SGD([parameter], lr=lr, momentum=0.9)
+
+
+def torch_schedule(make: SchedulerFactory, steps: int, *, lr: float = 0.1) -> list[float]:
+    """The lr torch's scheduler gives at steps 0 .. steps − 1, stepped as in a training loop.
+
+    The optimizer steps before the scheduler each time (pytest turns torch's order warning into
+    an error).
+    """
+    optimizer = optimizer_to_schedule(lr)
+    scheduler = make(optimizer)
+    values = [float(optimizer.param_groups[0]["lr"])]
+    for _ in range(steps - 1):
+        optimizer.step()
+        scheduler.step()
+        values.append(float(optimizer.param_groups[0]["lr"]))
+    return values
+
+
+def torch_values(
+    scheduler: type[lr_scheduler.LRScheduler], options: Mapping[str, Any], steps: int
+) -> list[float]:
+    """torch's schedule for the reference's `options`: the same names, lr set on the optimizer."""
+    rest = {name: value for name, value in options.items() if name != "lr"}
+    return torch_schedule(lambda o: scheduler(o, **rest), steps, lr=options.get("lr", 0.1))
+
+
+def assert_same_schedule(expected: Sequence[float], got: Sequence[float]) -> None:
+    """Every value within RELATIVE_TOLERANCE of the schedule's largest value.
+
+    Relative to the largest value, not to each one: torch's recursive forms drift by a few ulps
+    of the lr, which is not small relative to a value near η_min = 0.
+    """
+    assert len(got) == len(expected)
+    scale = max(abs(value) for value in expected) or 1.0
+    for step, (want, have) in enumerate(zip(expected, got, strict=True)):
+        assert abs(have - want) <= RELATIVE_TOLERANCE * scale, (
+            f"step {step}: torch {want!r}, reference {have!r}"
+        )
