@@ -46,7 +46,11 @@ def check(path: Path, function: str | None) -> int:
     from autograder.public_expected import PublicExpectations
     from autograder.rubric import Rubric
 
-    assignment, folder = find_assignment(path)
+    try:
+        assignment, folder = find_assignment(path)
+    except FileNotFoundError as error:
+        print(error)
+        return EXIT_NOT_GRADED
     if function is not None and function not in {f.name for f in assignment.functions}:
         known = ", ".join(f.name for f in assignment.functions)
         print(f"{assignment.module} has no graded function {function!r}; choose one of: {known}")

@@ -72,5 +72,7 @@ def headline(function: str, checks: tuple[CheckResult, ...]) -> str:
     failed = [c for c in checks if not c.passed]
     if not failed:
         return f"{function}: passed ({len(checks)} cases)"
+    if all(c.status == "load_error" for c in checks):
+        return f"{function}: not graded, the module did not load (see the error above)"
     first = min(failed, key=lambda c: (not c.visible, c.diagnosis is None))
     return f"{first.message} [{len(failed)} of {len(checks)} cases fail]"

@@ -104,3 +104,8 @@ def test_check_needs_neither_reference_nor_solutions(tmp_path: Path, assignment:
     lines = result.stdout.splitlines()
     assert len(lines) == len(assignment.functions)
     assert all(line.startswith("ok") for line in lines), result.stdout
+
+
+def test_check_outside_an_assignment_folder_says_where_to_run_it(tmp_path: Path, capsys):
+    assert main(["check", str(tmp_path)]) == 2
+    assert "run `optim-grader check` inside an assignment folder" in capsys.readouterr().out
