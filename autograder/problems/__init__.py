@@ -8,13 +8,17 @@
     probe            tiny_gradients, gradient_spike, zero_gradient, lr_drop, long_run
 
 Shapes vary on purpose (a 0-d scalar, vectors, a 2×3 matrix), so that students' code is run on
-more than one.
+more than one. `problem("NAME@SEED")` is a seeded problem drawn again from another seed (its
+data, noise and, for random_quadratic, its start point), for hidden cases.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+
 from autograder.problems.base import CATEGORIES, Category, Problem
-from autograder.problems.deterministic import deterministic_problems
+from autograder.problems.deterministic import deterministic_problems, random_quadratic
 from autograder.problems.probes import probes
 from autograder.problems.stochastic import stochastic_problems
 
@@ -33,8 +37,22 @@ def build_problems() -> tuple[Problem, ...]:
 PROBLEMS: tuple[Problem, ...] = build_problems()
 
 
+@functools.cache
+def _reseeded(seed: int) -> dict[str, Problem]:
+    """The seeded problems drawn from `seed`, named NAME@SEED."""
+    drawn = (random_quadratic(seed), *stochastic_problems(seed))
+    return {p.name: dataclasses.replace(p, name=f"{p.name}@{seed}") for p in drawn}
+
+
 def problem(name: str) -> Problem:
-    """The suite's problem called `name`."""
+    """The suite's problem called `name`, or a seeded one drawn again: "noisy_quadratic@7"."""
+    base, at, seed = name.partition("@")
+    if at:
+        reseeded = _reseeded(int(seed)) if seed.isdigit() else {}
+        if base in reseeded:
+            return reseeded[base]
+        seeded = ", ".join(sorted(_reseeded(0)))
+        raise KeyError(f"no seeded problem {name!r} (seeded problems: {seeded}, as NAME@SEED)")
     for candidate in PROBLEMS:
         if candidate.name == name:
             return candidate

@@ -345,3 +345,18 @@ def test_problem_lookup_by_name() -> None:
     assert problem("rosenbrock") is next(p for p in PROBLEMS if p.name == "rosenbrock")
     with pytest.raises(KeyError, match=r"no problem named 'rosenbrok'.*rosenbrock"):
         problem("rosenbrok")
+
+
+def test_a_seeded_problem_can_be_drawn_again_from_another_seed() -> None:
+    from autograder.problems import problem
+
+    original, reseeded = problem("noisy_quadratic"), problem("noisy_quadratic@7")
+    x = original.start()
+    assert reseeded.name == "noisy_quadratic@7" and reseeded.category == "stochastic"
+    assert not torch.equal(original.grad(x, 0), reseeded.grad(x, 0))
+    assert torch.equal(reseeded.grad(x, 3), problem("noisy_quadratic@7").grad(x, 3))
+    assert not torch.equal(
+        problem("random_quadratic@3").start(), problem("random_quadratic").start()
+    )
+    with pytest.raises(KeyError, match="seeded problems"):
+        problem("rosenbrock@3")
