@@ -40,11 +40,15 @@ def locate_module(submission: Path, module_name: str, *, workdir: Path | None = 
 
     A folder is searched for the module (at its top, else anywhere below it, else a notebook
     of the same stem); a .py file is the module whatever its name; a .zip is unpacked and
-    searched as a folder; a notebook becomes a module. Unpacked and converted files go to
-    `workdir` (default: a new temporary folder, the caller's to remove; `open_submission`
-    does that). Raises SubmissionError.
+    searched as a folder; a notebook becomes a module; a path that does not exist but names
+    the module without its suffix ("solutions/adaptive") is that module. Unpacked and
+    converted files go to `workdir` (default: a new temporary folder, the caller's to
+    remove; `open_submission` does that). Raises SubmissionError.
     """
     submission = Path(submission)
+    named = submission.name == Path(module_name).stem
+    if named and not submission.exists() and submission.with_name(module_name).is_file():
+        submission = submission.with_name(module_name)  # "solutions/adaptive" for adaptive.py
     if not submission.exists():
         raise SubmissionError(f"{submission} does not exist: {_how_to_submit(module_name)}")
     if submission.is_dir():

@@ -221,3 +221,10 @@ def test_a_broken_notebook_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path / "adaptive.ipynb", '{"cells": [')
     with refused(f"{path} is not a readable Jupyter notebook"):
         locate_module(path, "adaptive.py", workdir=tmp_path / "work")
+
+
+def test_a_module_path_without_its_suffix_names_the_module(tmp_path: Path) -> None:
+    (tmp_path / "adaptive.py").write_text("")
+    assert locate_module(tmp_path / "adaptive", "adaptive.py") == tmp_path / "adaptive.py"
+    with pytest.raises(SubmissionError, match="does not exist"):
+        locate_module(tmp_path / "adaptiv", "adaptive.py")
