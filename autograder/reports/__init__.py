@@ -1,9 +1,14 @@
 """Render a GradeReport: a terminal table, the JSON of the command-line contract, Gradescope's
-results.json, a GitHub job summary in Markdown, or a self-contained HTML page."""
+results.json, a GitHub job summary in Markdown, or a self-contained HTML page.
+
+    text        reports/text.py         errors, a table of functions, failing cases
+    json        reports/json_report.py  DESIGN.md §4's object, full precision
+    gradescope  reports/gradescope.py   results.json, outputs in Markdown
+    markdown    reports/markdown.py     heading, table, failing cases in <details>
+    html        reports/html.py         one page: table, messages, inline PNG plots
+"""
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from autograder.reports.gradescope import render_gradescope
 from autograder.reports.html import render_html
@@ -12,21 +17,31 @@ from autograder.reports.markdown import render_markdown
 from autograder.reports.text import render_text
 from autograder.results import GradeReport
 
-RENDERERS: dict[str, Callable[[GradeReport], str]] = {
-    "text": render_text,
-    "json": render_json,
-    "gradescope": render_gradescope,
-    "markdown": render_markdown,
-    "html": render_html,
-}
-FORMATS = tuple(RENDERERS)
+FORMATS = ("text", "json", "gradescope", "markdown", "html")
 
 
-def render(report: GradeReport, fmt: str) -> str:
-    """`report` in format `fmt`; a ValueError naming the formats for an unknown one."""
-    if fmt not in RENDERERS:
+def render(report: GradeReport, fmt: str, *, color: bool = False) -> str:
+    """`report` in format `fmt`; `color` (ANSI colours) applies to text only, for a terminal.
+    A ValueError naming the formats for an unknown one."""
+    if fmt == "text":
+        return render_text(report, color=color)
+    renderers = {
+        "json": render_json,
+        "gradescope": render_gradescope,
+        "markdown": render_markdown,
+        "html": render_html,
+    }
+    if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
-    return RENDERERS[fmt](report)
+    return renderers[fmt](report)
 
 
-__all__ = ["FORMATS", "render"]
+__all__ = [
+    "FORMATS",
+    "render",
+    "render_gradescope",
+    "render_html",
+    "render_json",
+    "render_markdown",
+    "render_text",
+]

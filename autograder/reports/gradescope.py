@@ -1,6 +1,9 @@
-"""Gradescope's results.json: the score, one test per case, outputs as Markdown.
+"""Gradescope's results.json (https://gradescope-autograders.readthedocs.io/en/latest/specs/).
 
-Hidden cases get the visibility "after_published": students see them once grades are out.
+One test per case, its output in Markdown. Hidden cases get `hidden_visibility` (default
+"after_published": shown once the grades are published) and say no more than their message;
+the top-level output, which students see at once, holds only facts of the visible cases.
+Scores are the display's whole cents, so the tests add up to the score exactly.
 """
 
 from __future__ import annotations
@@ -8,33 +11,69 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from autograder.reports.markdown import render_markdown
+from autograder.reports.markdown import code, escape
+from autograder.reports.scores import Shown, shown_scores
 from autograder.results import CheckResult, GradeReport
 
+VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HIDDEN_VISIBILITY = "after_published"
+_SHOWN_WHEN = {
+    "hidden": "not shown to students",
+    "after_due_date": "shown after the due date",
+    "after_published": "shown once grades are published",
+    "visible": "shown below",
+}
 
 
-def _test(check: CheckResult) -> dict[str, Any]:
+def _test(check: CheckResult, shown: Shown, hidden_visibility: str) -> dict[str, Any]:
+    output = escape(check.message)
     return {
         "name": check.name,
-        "score": check.score,
-        "max_score": check.max_score,
+        "score": float(shown.score),
+        "max_score": float(shown.max_score),
         "status": "passed" if check.passed else "failed",
-        "output": check.message,
+        "output": output if check.passed else f"**{escape(check.status)}**: {output}",
         "output_format": "md",
-        "visibility": "visible" if check.visible else HIDDEN_VISIBILITY,
         "tags": [check.function, check.category],
+        "visibility": "visible" if check.visible else hidden_visibility,
     }
 
 
-def render_gradescope(report: GradeReport) -> str:
+def _summary(report: GradeReport, hidden_visibility: str) -> str:
+    """What students see at once: errors, visible cases passed per function, hidden count."""
+    lines = [f"> **Could not grade:** {escape(error)}\n" for error in report.errors]
+    lines += ["| function | visible cases passed |", "| --- | ---: |"]
+    for result in report.functions:
+        visible = [c for c in result.checks if c.visible]
+        passed = sum(c.passed for c in visible)
+        lines.append(f"| {code(result.function)} | {passed} / {len(visible)} |")
+    hidden = sum(not c.visible for c in report.checks)
+    if hidden:
+        cases = "1 hidden case is" if hidden == 1 else f"{hidden} hidden cases are"
+        lines += ["", f"{cases} graded too: results {_SHOWN_WHEN[hidden_visibility]}."]
+    return "\n".join(lines) + "\n"
+
+
+def render_gradescope(report: GradeReport, *, hidden_visibility: str = HIDDEN_VISIBILITY) -> str:
+    """results.json for `report`; a ValueError for a visibility Gradescope does not know."""
+    if hidden_visibility not in VISIBILITIES:
+        raise ValueError(
+            f"unknown Gradescope visibility {hidden_visibility!r}; "
+            f"choose from {', '.join(VISIBILITIES)}"
+        )
+    scores = shown_scores(report)
+    tests = [
+        _test(check, shown, hidden_visibility)
+        for result, per_check in zip(report.functions, scores.checks, strict=True)
+        for check, shown in zip(result.checks, per_check, strict=True)
+    ]
     document = {
-        "score": report.score,
-        "output": render_markdown(report),
+        "score": float(scores.total.score),
+        "output": _summary(report, hidden_visibility),
         "output_format": "md",
         "test_output_format": "md",
         "visibility": "visible",
         "stdout_visibility": "hidden",
-        "tests": [_test(c) for c in report.checks],
+        "tests": tests,
     }
     return json.dumps(document, indent=2, allow_nan=False)

@@ -1,39 +1,75 @@
-"""A GitHub job summary: the score, a table of functions, failing cases folded away."""
+"""A GitHub job summary: the score as a heading, a table of functions, failing cases folded.
+
+Every string from the grading run (messages quote student exceptions) is escaped, so that it
+reads as text: no HTML, no emphasis, no table cell broken by a '|'.
+"""
 
 from __future__ import annotations
 
-from autograder.reports.scores import shown, status_word
+import html
+
+from autograder.reports.scores import failure_label, failures, shown_scores, status_word
 from autograder.results import GradeReport
 
-MAX_CASES_PER_FUNCTION = 5
+MAX_CASES_PER_FUNCTION = 10
+STATUS_ICONS = {"passed": "✅", "partial": "⚠️", "failed": "❌"}
+_MARKDOWN_PUNCTUATION = str.maketrans({c: "\\" + c for c in "\\`*_[]~"})
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+def escape(text: str) -> str:
+    """`text` as literal Markdown on one line: HTML entities, backslash-escaped punctuation."""
+    escaped = html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
+    return escaped.translate(_MARKDOWN_PUNCTUATION)
+
+
+def code(text: str) -> str:
+    """`text` in a code span that neither HTML, backticks nor a table's '|' can break."""
+    return f"<code>{html.escape(text, quote=False).replace('|', '&#124;')}</code>"
+
+
+def function_table(report: GradeReport) -> list[str]:
+    """The table of functions: score, status and headline, one row each."""
+    scores = shown_scores(report)
+    lines = ["| function | score | status | summary |", "| --- | ---: | --- | --- |"]
+    for result, shown in zip(report.functions, scores.functions, strict=True):
+        word = status_word(result)
+        lines.append(
+            f"| {code(result.function)} | {shown} | {STATUS_ICONS[word]} {word} "
+            f"| {escape(result.headline)} |"
+        )
+    return lines
+
+
+def _failing_cases(report: GradeReport) -> list[str]:
+    """One folded block per function with failing cases, visible cases first."""
+    lines: list[str] = []
+    for result in report.functions:
+        failing = failures(result, report.errors)
+        if not failing:
+            continue
+        summary = (
+            f"{html.escape(result.function)}: {len(failing)} of {len(result.checks)} cases fail"
+        )
+        lines += ["", f"<details><summary>{summary}</summary>", ""]
+        lines += [
+            f"- **{escape(failure_label(c))}** {code(c.name)}: {escape(c.message)}"
+            for c in failing[:MAX_CASES_PER_FUNCTION]
+        ]
+        if len(failing) > MAX_CASES_PER_FUNCTION:
+            lines.append(f"- ... and {len(failing) - MAX_CASES_PER_FUNCTION} more")
+        lines += ["", "</details>"]
+    return lines
 
 
 def render_markdown(report: GradeReport) -> str:
-    lines = [f"## {report.assignment}: {shown(report.score)} / {shown(report.max_score)}", ""]
-    lines += [f"> **Could not grade:** {_cell(e)}" for e in report.errors]
-    lines += ["| function | score | status | summary |", "| --- | ---: | --- | --- |"]
-    for result in report.functions:
-        score = f"{shown(result.score)} / {shown(result.max_score)}"
-        lines.append(
-            f"| `{result.function}` | {score} | {status_word(result)} | {_cell(result.headline)} |"
-        )
-    for result in report.functions:
-        failed = sorted((c for c in result.checks if not c.passed), key=lambda c: not c.visible)
-        if not failed or report.errors:
-            continue
-        lines += [
-            "",
-            f"<details><summary>{result.function}: {len(failed)} failing cases</summary>",
-            "",
-        ]
-        for check in failed[:MAX_CASES_PER_FUNCTION]:
-            hidden = "" if check.visible else " (hidden case)"
-            lines.append(f"- `{check.name}`{hidden}: {_cell(check.message)}")
-        if len(failed) > MAX_CASES_PER_FUNCTION:
-            lines.append(f"- ... and {len(failed) - MAX_CASES_PER_FUNCTION} more")
-        lines += ["", "</details>"]
+    """The job summary: heading, errors, the table, then the failing cases in <details>."""
+    lines = [
+        f"## {escape(report.assignment)}: {shown_scores(report).total}",
+        "",
+        f"Submission: {code(report.submission)}",
+        "",
+    ]
+    lines += [f"> **Could not grade:** {escape(error)}\n" for error in report.errors]
+    lines += function_table(report)
+    lines += _failing_cases(report)
     return "\n".join(lines) + "\n"

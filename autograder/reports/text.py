@@ -1,32 +1,63 @@
-"""The terminal table: one row per function, then each failing case on one line."""
+"""The terminal report: errors first, a table with one row per function, then the failing
+cases of each function with their one-line messages (visible cases first).
+
+ANSI colours only when asked for (`color=True`, for a terminal): a file or a pipe gets plain text.
+"""
 
 from __future__ import annotations
 
-from autograder.reports.scores import shown, status_word
-from autograder.results import GradeReport
+from collections.abc import Sequence
 
-MAX_CASES_PER_FUNCTION = 5
+from autograder.reports.scores import failure_label, failures, shown_scores, status_word
+from autograder.results import FunctionResult, GradeReport
+
+MAX_CASES_PER_FUNCTION = 10
+COLORS = {"passed": "32", "partial": "33", "failed": "31", "error": "31", "bold": "1"}
+HEADER = ("function", "score", "status", "summary")
 
 
-def render_text(report: GradeReport) -> str:
-    lines = [f"{report.assignment}: {shown(report.score)} / {shown(report.max_score)}"]
-    lines += [f"error: {error}" for error in report.errors]
-    width = max((len(f.function) for f in report.functions), default=8) + 2
-    lines.append("")
-    lines.append(f"{'function':<{width}}{'score':>12}  {'status':<8} summary")
+def _paint(text: str, style: str, color: bool) -> str:
+    return f"\x1b[{COLORS[style]}m{text}\x1b[0m" if color else text
+
+
+def _table(report: GradeReport, color: bool) -> list[str]:
+    """Columns padded to their widest cell; the status word coloured after padding."""
+    scores = shown_scores(report)
+    rows = [
+        (r.function, str(shown), status_word(r), r.headline)
+        for r, shown in zip(report.functions, scores.functions, strict=True)
+    ]
+    widths = [max(len(row[i]) for row in [HEADER, *rows]) for i in range(3)]
+
+    def line(row: tuple[str, str, str, str], style: str | None) -> str:
+        status = row[2].ljust(widths[2])
+        status = _paint(status, style, color) if style else status
+        return f"{row[0].ljust(widths[0])}  {row[1].rjust(widths[1])}  {status}  {row[3]}"
+
+    rule = "  ".join("-" * w for w in widths) + "  " + "-" * len(HEADER[3])
+    return [line(HEADER, None), rule, *(line(row, row[2]) for row in rows)]
+
+
+def _cases(result: FunctionResult, errors: Sequence[str], color: bool) -> list[str]:
+    """The function's failing cases, name and kind on one line, the message below it."""
+    failing = failures(result, errors)
+    if not failing:
+        return []
+    heading = f"{result.function}: {len(failing)} of {len(result.checks)} cases fail"
+    lines = ["", _paint(heading, "bold", color)]
+    for check in failing[:MAX_CASES_PER_FUNCTION]:
+        lines += [f"  {check.name}  [{failure_label(check)}]", f"      {check.message}"]
+    if len(failing) > MAX_CASES_PER_FUNCTION:
+        lines.append(f"  ... and {len(failing) - MAX_CASES_PER_FUNCTION} more")
+    return lines
+
+
+def render_text(report: GradeReport, *, color: bool = False) -> str:
+    """The whole report as lines for a terminal."""
+    title = f"{report.assignment}: {shown_scores(report).total}"
+    lines = [f"{_paint(title, 'bold', color)}  ({report.submission})"]
+    lines += [_paint(f"error: {error}", "error", color) for error in report.errors]
+    lines += ["", *_table(report, color)]
     for result in report.functions:
-        score = f"{shown(result.score)}/{shown(result.max_score)}"
-        lines.append(
-            f"{result.function:<{width}}{score:>12}  {status_word(result):<8} {result.headline}"
-        )
-    for result in report.functions:
-        failed = sorted((c for c in result.checks if not c.passed), key=lambda c: not c.visible)
-        if not failed or report.errors:
-            continue
-        lines.append(f"\n{result.function}: {len(failed)} of {len(result.checks)} cases fail")
-        for check in failed[:MAX_CASES_PER_FUNCTION]:
-            label = check.name if check.visible else f"{check.name} (hidden case)"
-            lines.append(f"  {label}\n    {check.message}")
-        if len(failed) > MAX_CASES_PER_FUNCTION:
-            lines.append(f"  ... and {len(failed) - MAX_CASES_PER_FUNCTION} more")
+        lines += _cases(result, report.errors, color)
     return "\n".join(lines) + "\n"
