@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-FunctionKind = Literal["optimizer", "schedule", "sampler"]
+FunctionKind = Literal["optimizer", "schedule", "sampler", "training"]
 
 
 @dataclass(frozen=True)
@@ -95,6 +95,7 @@ ASSIGNMENTS: tuple[Assignment, ...] = (
             _schedule("one_cycle_lr", "torch.optim.lr_scheduler.OneCycleLR"),
             _schedule("linear_warmup", "torch.optim.lr_scheduler.LinearLR"),
             _optimizer("swats", None),
+            GradedFunction("train", "training", None),
         ),
     ),
 )

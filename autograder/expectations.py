@@ -7,6 +7,7 @@ so it works where `reference/` does not exist. The engine cannot tell the two ap
 
 from __future__ import annotations
 
+import threading
 import types
 from collections.abc import Callable, Sequence
 from functools import cache
@@ -48,25 +49,36 @@ class ReferenceExpectations:
         self._known_bugs = known_bugs
         self._expected: dict[CaseRequest, CaseOutcome] = {}
         self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
+        # A batch grades submissions in threads: each case is computed once, under the lock.
+        self._filling = threading.Lock()
 
     def expected(self, case: Case) -> CaseOutcome:
         request = case.request
-        if request not in self._expected:
-            outcome = run_in_process(self._functions[request.function], request)
-            if not outcome.ok:
-                raise RuntimeError(
-                    f"the reference fails its own case {case.name}: {outcome.message}"
-                )
-            self._expected[request] = outcome
+        if request in self._expected:
+            return self._expected[request]
+        with self._filling:
+            if request not in self._expected:
+                outcome = run_in_process(self._functions[request.function], request)
+                if not outcome.ok:
+                    raise RuntimeError(
+                        f"the reference fails its own case {case.name}: {outcome.message}"
+                    )
+                self._expected[request] = outcome
         return self._expected[request]
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
         request = case.request
-        if request not in self._variants:
-            self._variants[request] = [
-                (Diagnosis(bug.id, bug.misconception, bug.hint), run_in_process(bug.run, request))
-                for bug in self._known_bugs(request.function)
-            ]
+        if request in self._variants:
+            return self._variants[request]
+        with self._filling:
+            if request not in self._variants:
+                self._variants[request] = [
+                    (
+                        Diagnosis(bug.id, bug.misconception, bug.hint),
+                        run_in_process(bug.run, request),
+                    )
+                    for bug in self._known_bugs(request.function)
+                ]
         return self._variants[request]
 
 

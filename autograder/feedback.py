@@ -23,6 +23,10 @@ def _where(divergence: Divergence, kind: str) -> str:
         return f"at step {divergence.step}"
     if kind == "sampler":
         return f"in batch {divergence.step}"
+    if kind == "training":
+        if divergence.quantity == "parameters":
+            return f"after training ({divergence.step} minibatches)"
+        return f"at minibatch {divergence.step}"
     return "at the start" if divergence.step == 0 else f"after step {divergence.step}"
 
 
@@ -57,7 +61,11 @@ def divergence_message(
     else:
         got, expected = _distinct(divergence.got, divergence.expected)
         fact = f"{where}, {_quantity(divergence)} is {got}, expected {expected}"
-    section = DOCSTRING_SECTIONS.get(divergence.quantity, "the state names and updates")
+    section = (
+        "the training loop"
+        if kind == "training"
+        else DOCSTRING_SECTIONS.get(divergence.quantity, "the state names and updates")
+    )
     return f"{function}: {fact}; {diagnosis_text(diagnosis, section)}"
 
 

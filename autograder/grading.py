@@ -8,6 +8,7 @@ values), so on the visible cases they always agree.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -166,8 +167,26 @@ def _divergence(case: Case, expected: CaseOutcome, got: CaseOutcome) -> Divergen
             torch.tensor(got.lrs, dtype=torch.float64),
             "lr",
         )
+    if kind == "training":
+        return _training_difference(expected, got)
     assert expected.batches is not None and got.batches is not None
     return _batch_difference(expected.batches, got.batches)
+
+
+def _training_difference(expected: CaseOutcome, got: CaseOutcome) -> Divergence | None:
+    """The first minibatch loss that differs, else the first final parameter that does (its
+    step is the number of minibatches, the point after the last)."""
+    assert expected.losses is not None and got.losses is not None
+    assert expected.parameters is not None and got.parameters is not None
+    losses = first_difference(
+        torch.tensor(expected.losses, dtype=torch.float64),
+        torch.tensor(got.losses, dtype=torch.float64),
+        "loss",
+    )
+    if losses is not None:
+        return losses
+    differs = first_difference(expected.parameters[None], got.parameters[None], "parameters")
+    return None if differs is None else replace(differs, step=len(expected.losses))
 
 
 def _batch_difference(
@@ -210,7 +229,7 @@ def _reproduces(case: Case, variant: CaseOutcome, got: CaseOutcome) -> bool:
         return False
     if variant.status not in ("ok", "bad_return"):
         return False
-    recorded = ("trajectory", "lrs", "batches")
+    recorded = ("trajectory", "lrs", "batches", "losses")
     if any((getattr(variant, r) is None) != (getattr(got, r) is None) for r in recorded):
         return False
     if not any(getattr(got, r) is not None for r in recorded):

@@ -9,7 +9,7 @@ leave the view, and their label says at which step.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -379,3 +379,32 @@ def animate_path(
         return (line,)
 
     return FuncAnimation(figure, draw, frames=list(ends), interval=interval, blit=False)
+
+
+def decision_boundaries(
+    models: Mapping[str, Callable[[Tensor], Tensor]],
+    data: tuple[Tensor, Tensor],
+    *,
+    title: str = "decision boundaries",
+) -> Figure:
+    """One panel per trained binary classifier (a logit per row of 2-D features): the
+    probability σ(logit) over the plane, its 0.5 contour, and the points coloured by label."""
+    features = data[0].detach().to("cpu", torch.float64).numpy()
+    labels = data[1].detach().to("cpu", torch.float64).numpy()
+    lo, hi = features.min(axis=0) - 0.5, features.max(axis=0) + 0.5
+    xs, ys = np.linspace(lo[0], hi[0], GRID), np.linspace(lo[1], hi[1], GRID)
+    grid = torch.from_numpy(np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2))
+    figure = Figure(figsize=(4.2 * len(models), 3.8), layout="constrained")
+    axes = figure.subplots(1, len(models), squeeze=False)[0]
+    for ax, (label, model) in zip(axes, models.items(), strict=True):
+        with torch.no_grad():
+            logits = model(grid.to(data[0].dtype)).to(torch.float64).reshape(GRID, GRID)
+        probability = torch.sigmoid(logits).numpy()
+        ax.contourf(xs, ys, probability, levels=np.linspace(0, 1, 11), cmap="RdBu_r", alpha=0.6)
+        ax.contour(xs, ys, probability, levels=[0.5], colors="black", linewidths=1.2)
+        ax.scatter(
+            features[:, 0], features[:, 1], c=labels, cmap="RdBu_r", s=14, ec="white", lw=0.5
+        )
+        ax.set_title(label)
+    figure.suptitle(title)
+    return figure

@@ -37,7 +37,8 @@ def _tensor(data: Mapping[str, Any]) -> torch.Tensor:
 
 
 def outcome_json(outcome: CaseOutcome) -> dict[str, Any]:
-    """What check needs of an outcome: the recorded values (optimizers, schedules, samplers).
+    """What check needs of an outcome: the recorded values (optimizers, schedules, samplers,
+    training loops).
 
     Points are stacked over steps; each state entry is stacked over the steps that hold it.
     """
@@ -59,6 +60,9 @@ def outcome_json(outcome: CaseOutcome) -> dict[str, Any]:
         data["lrs"] = list(outcome.lrs)
     if outcome.batches is not None:
         data["batches"] = [b.tolist() for b in outcome.batches]
+    if outcome.losses is not None and outcome.parameters is not None:
+        data["minibatch_losses"] = list(outcome.losses)
+        data["parameters"] = _tensor_json(outcome.parameters)
     return data
 
 
@@ -80,7 +84,17 @@ def outcome_from_json(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutc
         if "batches" in data
         else None
     )
-    return CaseOutcome(request, "ok", "", trajectory=trajectory, lrs=lrs, batches=batches)
+    training = "minibatch_losses" in data
+    return CaseOutcome(
+        request,
+        "ok",
+        "",
+        trajectory=trajectory,
+        lrs=lrs,
+        batches=batches,
+        losses=tuple(float(v) for v in data["minibatch_losses"]) if training else None,
+        parameters=_tensor(data["parameters"]) if training else None,
+    )
 
 
 def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, bytes]:

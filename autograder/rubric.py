@@ -17,11 +17,14 @@ from typing import Any
 from autograder.catalog import Assignment, GradedFunction
 from autograder.catalog import assignment as find_assignment
 from autograder.problems import problem as find_problem
+from autograder.training import OPTIMIZERS, SCHEDULES
 from autograder.worker import CaseRequest
 
 RUBRICS = Path(__file__).parent / "rubrics"
 PROBLEM_CATEGORIES = ("convex", "ill-conditioned", "saddle", "non-convex", "stochastic", "probe")
-CATEGORIES = (*PROBLEM_CATEGORIES, "state", "purity", "dtype/shape", "values", "batches")
+CATEGORIES = (
+    *PROBLEM_CATEGORIES, "state", "purity", "dtype/shape", "values", "batches", "training",
+)  # fmt: skip
 _BLOCK_KEYS = {"problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds"}
 
 
@@ -47,8 +50,12 @@ class Case:
             parts.append(r.problem)
         if r.kind == "sampler":
             parts.append(f"n={r.n},batch_size={r.batch_size},seed={r.seed}")
-        options = ",".join(f"{k}={_show(v)}" for k, v in sorted(r.hyperparameters.items()))
+        if r.kind == "training":
+            parts.append(f"{r.optimizer}{_show(r.optimizer_options)}")
+        options = _show(r.hyperparameters)[1:-1]
         parts.append(options or "defaults")
+        if r.kind == "training":
+            parts.append(f"n={r.n},seed={r.seed}")
         if r.dtype != "float64":
             parts.append(r.dtype)
         if r.shape is not None:
@@ -80,6 +87,8 @@ class Rubric:
 def _show(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "(" + ",".join(_show(v) for v in value) + ")"
+    if isinstance(value, Mapping):
+        return "(" + ",".join(f"{k}={_show(v)}" for k, v in sorted(value.items())) + ")"
     return repr(value) if isinstance(value, str) else str(value)
 
 
@@ -172,6 +181,10 @@ def _expand(
                     graded.name, "schedule", None, {**common, **options}, steps=steps or 100
                 )
                 yield request, _category(block.get("category", "values"), where), visible
+        elif graded.kind == "training":
+            for seed, options in itertools.product(block.get("seeds", [0]), option_sets):
+                request = _training_request(graded.name, {**common, **options}, seed, where)
+                yield request, _category(block.get("category", "training"), where), visible
         else:
             for seed in block.get("seeds", [0]):
                 request = CaseRequest(
@@ -188,6 +201,31 @@ def _expand(
         if isinstance(error, RubricError):
             raise
         raise RubricError(f"{where}: {error}") from None
+
+
+def _training_request(
+    function: str, settings: Mapping[str, Any], seed: int, where: str
+) -> CaseRequest:
+    """A training case: `optimizer = { name = ..., lr = ..., ... }` (a kit optimizer and its
+    options) and `n` build it; every other key is a keyword of the training loop."""
+    missing = [key for key in ("optimizer", "n", "epochs", "batch_size") if key not in settings]
+    if missing:
+        raise RubricError(f"{where}: a training case needs {', '.join(missing)}")
+    keywords = {k: v for k, v in settings.items() if k not in ("optimizer", "n")}
+    optimizer = dict(settings["optimizer"])
+    name = optimizer.pop("name", None)
+    if name not in OPTIMIZERS or "lr" not in optimizer:
+        raise RubricError(
+            f"{where}: `optimizer` must give the `name` of one of {sorted(OPTIMIZERS)} and an "
+            f'`lr`, e.g. {{ name = "sgd", lr = 0.1 }}, not {settings["optimizer"]}'
+        )
+    schedule = keywords.get("schedule")
+    if schedule is not None and schedule not in SCHEDULES:
+        raise RubricError(f"{where}: schedule {schedule!r} is not one of {sorted(SCHEDULES)}")
+    return CaseRequest(
+        function, "training", hyperparameters=keywords, n=settings["n"], seed=seed,
+        optimizer=name, optimizer_options=optimizer,
+    )  # fmt: skip
 
 
 def _category(category: str, where: str) -> str:

@@ -1,7 +1,8 @@
 """Reference optimizers and schedules, exact to torch.optim, and their known-bug variants.
 
 Every optimizer has the student contract's shape, `f(x, grad, state, **hyperparameters) -> x'`;
-every schedule is a pure function of the step. The grader compares students with these.
+every schedule is a pure function of the step; `train` is a training loop of minibatches. The
+grader compares students with these.
 `FUNCTIONS` maps each graded function's name (autograder/catalog.py) to its reference.
 """
 
@@ -28,6 +29,7 @@ from reference.schedules import (
 )
 from reference.sgd import gd, momentum, nesterov
 from reference.swats import swats
+from reference.training import train
 
 FUNCTIONS: dict[str, Callable[..., Any]] = {
     function.__name__: function
@@ -35,7 +37,7 @@ FUNCTIONS: dict[str, Callable[..., Any]] = {
         gd, momentum, nesterov, minibatches,
         adagrad, rmsprop, adadelta, adam, adamw, adamax, nadam, radam, adabound,
         step_lr, exponential_lr, polynomial_lr, cosine_lr, cosine_warm_restarts,
-        cyclic_lr, one_cycle_lr, linear_warmup, swats,
+        cyclic_lr, one_cycle_lr, linear_warmup, swats, train,
     )
 }  # fmt: skip
 

@@ -7,7 +7,7 @@ from reference.known_bug import KnownBug
 # Modules by name: `reference.adam` the attribute is the function, not the module.
 _FAMILIES = (
     "sgd", "minibatch", "adagrad", "rmsprop", "adadelta", "adam", "adamax", "nadam", "radam",
-    "adabound", "schedules", "cyclical", "swats",
+    "adabound", "schedules", "cyclical", "swats", "training",
 )  # fmt: skip
 
 KNOWN_BUGS: tuple[KnownBug, ...] = tuple(

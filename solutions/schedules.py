@@ -1,4 +1,4 @@
-"""Assignment 3: learning-rate schedules, and SWATS (Adam that switches to SGD).
+"""Assignment 3: learning-rate schedules, SWATS (Adam that switches to SGD), and a training loop.
 
 A schedule is a pure function of the step: `name(step, *, lr, ...) -> float` gives the
 learning rate that the optimizer uses at step `step`, counted from 0. It is the value that the
@@ -11,6 +11,11 @@ range themselves). Use the `math` module: a schedule returns a Python float.
 returns the new point, never modifies `x` or `grad` in place, and keeps its running
 quantities in `state`.
 
+`train` is the loop that puts an optimizer and a schedule to work on a network: it gets the
+model, the data and a `torch.optim.Optimizer` (the kit's `autograder.training.ContractOptimizer`
+wraps any optimizer of yours in one) and runs epochs of minibatches, setting the learning rate
+of every step from the schedule.
+
 Write the functions in the order of README.md. Check your work with `optim-grader check`
 (or `optim-grader check --function cosine_lr`).
 """
@@ -18,6 +23,7 @@ Write the functions in the order of README.md. Check your work with `optim-grade
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import torch
@@ -349,4 +355,67 @@ def swats(
     state["sgd_lr"] = torch.where(switch, corrected_lambda, state["sgd_lr"])
     state["sgd_phase"] = (in_sgd | switch).to(x.dtype)
     return torch.where(in_sgd, sgd_x, x + p)
+    ### END SOLUTION
+
+
+def train(
+    model: torch.nn.Module,
+    data: tuple[Tensor, Tensor],
+    optimizer: torch.optim.Optimizer,
+    *,
+    epochs: int,
+    batch_size: int,
+    schedule: Callable[..., float] | None = None,
+    schedule_kwargs: Mapping[str, Any] | None = None,
+    generator: torch.Generator,
+) -> list[float]:
+    """Train `model` on `data` with `optimizer` for `epochs` epochs of shuffled minibatches.
+
+    `data` = (features, labels): features of shape (n, 2), labels of shape (n,) holding 0.0 or
+    1.0; `model(features[B])` gives one logit per row, shape (len(B),). With t the number of
+    minibatches trained so far in the whole run (0 at the first one, not reset by an epoch):
+
+        t ← 0
+        for each of the `epochs` epochs:
+            π ← torch.randperm(n, generator=generator)
+            for each batch B of π cut in order into pieces of batch_size (the last shorter):
+                if schedule is given:
+                    group["lr"] ← schedule(t, **schedule_kwargs), for every group of
+                    optimizer.param_groups
+                optimizer.zero_grad()
+                ℓ ← binary_cross_entropy_with_logits(model(features[B]), labels[B])   (the mean)
+                ℓ.backward();  optimizer.step()
+                record ℓ.item();  t ← t + 1
+
+    Returns the recorded losses, a list of epochs · ⌈n / batch_size⌉ Python floats.
+
+    Arguments: epochs ≥ 0, batch_size ≥ 1, schedule (a function of the step, such as your
+    cosine_lr) with its keyword arguments schedule_kwargs (None: none), and generator (a
+    seeded torch.Generator, the only source of randomness).
+    Conventions: a fresh permutation at the start of every epoch; the learning rate of step t
+    is set before optimizer.step(), which equals a torch scheduler stepped after every
+    minibatch (at t = 0 the schedule's value at step 0); the loss is averaged over the batch
+    (reduction="mean") and recorded before the step, as a float.
+    Lecture notes: the notes' loop also draws the permutation per epoch, but from torch's
+    global generator, and may step the scheduler once per epoch; here both are pinned as above.
+    """
+    ### BEGIN SOLUTION
+    features, labels = data
+    losses: list[float] = []
+    step = 0
+    for _ in range(epochs):
+        permutation = torch.randperm(len(labels), generator=generator)
+        for batch in torch.split(permutation, batch_size):
+            if schedule is not None:
+                lr = schedule(step, **(schedule_kwargs or {}))
+                for group in optimizer.param_groups:
+                    group["lr"] = lr
+            optimizer.zero_grad()
+            logits = model(features[batch])
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, labels[batch])
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            step += 1
+    return losses
     ### END SOLUTION

@@ -32,6 +32,12 @@ CONTRACTS: dict[FunctionKind, str] = {
         "The samplers ({names}) return the index batches of one epoch, drawing their"
         " randomness only from the `generator` they are given, so that a seed fixes them."
     ),
+    "training": (
+        "The training loop ({names}) trains the network it is given with the optimizer it is"
+        " given and returns the loss of every minibatch as a Python float. It draws every"
+        " permutation from its `generator` alone and sets the learning rate of each step from"
+        " the schedule before `optimizer.step()`; the docstring pins the order of the loop."
+    ),
 }
 
 

@@ -42,8 +42,12 @@ class CaseRequest:
     reshaped to it and the result is reshaped back, as `viewed` does; state entries keep the
     shape the student gave them, so the reference runs through `viewed` too). Schedules use
     `hyperparameters` as their keyword arguments and `steps` (the values at steps
-    0..steps-1). Samplers use `n`, `batch_size` and `seed`. `require_finite` flags a NaN or
-    inf result computed from finite inputs; turn it off for cases that diverge on purpose.
+    0..steps-1). Samplers use `n`, `batch_size` and `seed`. A training loop trains a fresh
+    network on `n` points of two moons, both drawn from `seed`, with the kit's optimizer
+    `optimizer` (autograder/training.py) built with `optimizer_options` (lr included);
+    `hyperparameters` are its keyword arguments, a schedule given by its kit name. `seed` also
+    seeds the generator it is given. `require_finite` flags a NaN or inf result computed from
+    finite inputs; turn it off for cases that diverge on purpose.
     """
 
     function: str
@@ -58,6 +62,8 @@ class CaseRequest:
     batch_size: int = 1
     seed: int = 0
     require_finite: bool = True
+    optimizer: str | None = None
+    optimizer_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -68,18 +74,21 @@ class CaseRequest:
             raise ValueError(f"the optimizer case of {self.function} names no problem")
         if self.kind == "schedule" and self.steps is None:
             raise ValueError(f"the schedule case of {self.function} gives no number of steps")
+        if self.kind == "training" and self.optimizer is None:
+            raise ValueError(f"the training case of {self.function} names no optimizer")
         if self.shape is not None:
             object.__setattr__(self, "shape", tuple(int(d) for d in self.shape))
         try:
-            json.dumps(dict(self.hyperparameters))
+            json.dumps([dict(self.hyperparameters), dict(self.optimizer_options)])
         except (TypeError, ValueError) as error:
             raise ValueError(
                 f"the hyperparameters of {self.function} are not JSON values: {error}"
             ) from None
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON object with every field (tuples become lists)."""
-        return {
+        """A JSON object with every field (tuples become lists); the optimizer fields only for
+        a training case, so that the other kinds' JSON does not change."""
+        data: dict[str, Any] = {
             "function": self.function,
             "kind": self.kind,
             "problem": self.problem,
@@ -93,14 +102,20 @@ class CaseRequest:
             "seed": self.seed,
             "require_finite": self.require_finite,
         }
+        if self.kind == "training":
+            data["optimizer"] = self.optimizer
+            data["optimizer_options"] = dict(self.optimizer_options)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> CaseRequest:
         """The request `to_json` wrote; lists among the hyperparameters become tuples again."""
         fields = dict(data)
-        fields["hyperparameters"] = {
-            name: as_tuples(value) for name, value in dict(fields["hyperparameters"]).items()
-        }
+        for mapping in ("hyperparameters", "optimizer_options"):
+            if mapping in fields:
+                fields[mapping] = {
+                    name: as_tuples(value) for name, value in dict(fields[mapping]).items()
+                }
         if fields.get("shape") is not None:
             fields["shape"] = tuple(fields["shape"])
         return cls(**fields)
@@ -138,7 +153,9 @@ class CaseOutcome:
     the run stopped, None when it did not stop early or the status concerns no step. For
     "raised", `error_type`, `error_message` and `line` (in the student's file, None when no
     frame of it was on the stack) describe the exception. `trajectory` (optimizers), `lrs`
-    (schedules) and `batches` (samplers) hold what was recorded before the stop. `modified`
+    (schedules) and `batches` (samplers) hold what was recorded before the stop; `losses` (the
+    loss of every minibatch) and `parameters` (the network's final parameters, flattened in
+    the order of `model.parameters()`) what a training loop returned and left. `modified`
     is the message naming the first call that changed x or grad in place, None if none did: it
     costs the purity check alone, since the run goes on with what the function returned.
     """
@@ -153,6 +170,8 @@ class CaseOutcome:
     trajectory: Trajectory | None = None
     lrs: tuple[float, ...] | None = None
     batches: tuple[Tensor, ...] | None = None
+    losses: tuple[float, ...] | None = None
+    parameters: Tensor | None = None
     modified: str | None = None
 
     @property

@@ -21,6 +21,15 @@ from torch import Tensor
 
 from autograder.catalog import FunctionKind
 from autograder.problems import problem as find_problem
+from autograder.training import (
+    NOISE,
+    OPTIMIZERS,
+    SCHEDULES,
+    ContractOptimizer,
+    make_mlp,
+    minibatch_count,
+    two_moons,
+)
 from autograder.trajectory import default_lr, snapshot
 from autograder.worker import messages
 from autograder.worker.case import CaseRequest, Status
@@ -338,9 +347,67 @@ def _describe_batch(batch: object) -> str:
     return f"a {batch.ndim}-D {_dtype_name(batch.dtype)} tensor"
 
 
+GLOBAL_SEED_OFFSET = 1  # the global generator's seed is the case's plus this: never the same
+
+
+def run_training(
+    student: Student, function: Callable[..., Any], request: CaseRequest, reply: Reply
+) -> None:
+    """Train a fresh network on two moons with the kit's optimizer and schedule, all seeded by
+    the case, and record the returned minibatch losses and the final parameters.
+
+    The global generator is seeded too (inside `fork_rng`, so the caller's state survives):
+    a loop that draws its permutations from it instead of `generator` is then reproducible.
+    """
+    model = make_mlp(request.seed)
+    parameters = list(model.parameters())
+    data = two_moons(request.n, noise=NOISE, seed=request.seed)
+    optimizer = ContractOptimizer(
+        parameters, OPTIMIZERS[str(request.optimizer)], **request.optimizer_options
+    )
+    kwargs = dict(request.hyperparameters)
+    if kwargs.get("schedule") is not None:
+        kwargs["schedule"] = SCHEDULES[kwargs["schedule"]]
+        kwargs["schedule_kwargs"] = dict(kwargs.get("schedule_kwargs") or {})
+    kwargs["generator"] = torch.Generator().manual_seed(request.seed)
+    arguments = {"model": model, "data": data, "optimizer": optimizer}
+    _check_signature(function, request, arguments, kwargs)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(request.seed + GLOBAL_SEED_OFFSET)
+        losses = call_student(student, function, None, *arguments.values(), **kwargs)
+    count = minibatch_count(request.n, kwargs["batch_size"], kwargs["epochs"])
+    reply.header["minibatch_losses"] = reply.add(_checked_losses(request, losses, count))
+    final = [p.detach().reshape(-1).to("cpu", torch.float64) for p in parameters]
+    reply.header["parameters"] = reply.add(torch.cat(final))
+
+
+def _checked_losses(request: CaseRequest, losses: object, count: int) -> Tensor:
+    """The losses as a float64 tensor if they are `count` Python numbers (finite unless the
+    case allows otherwise); else a bad_return stop."""
+    if not isinstance(losses, list | tuple):
+        raise _bad_return(request, None, messages.describe_value(losses))
+    for number, loss in enumerate(losses):
+        if isinstance(loss, bool) or not isinstance(loss, int | float):
+            what = f"a list whose item {number} is {messages.describe_value(loss)}"
+            raise _bad_return(request, None, what)
+    if len(losses) != count:
+        what = f"{len(losses)} losses for the {count} minibatches of the run"
+        raise _bad_return(request, None, what)
+    try:
+        values = torch.tensor([float(loss) for loss in losses], dtype=torch.float64)
+    except OverflowError:  # an int beyond the range of floats
+        raise _bad_return(request, None, "a loss too large for a float") from None
+    if request.require_finite and not bool(torch.isfinite(values).all()):
+        step = int(torch.nonzero(~torch.isfinite(values))[0, 0])
+        what = f"a list whose item {step} is {values[step].item()}"
+        raise _bad_return(request, None, what, messages.NON_FINITE_ADVICE)
+    return values
+
+
 Runner = Callable[[Student, Callable[..., Any], CaseRequest, Reply], None]
 RUNNERS: dict[FunctionKind, Runner] = {
     "optimizer": run_optimizer,
     "schedule": run_schedule,
     "sampler": run_sampler,
+    "training": run_training,
 }

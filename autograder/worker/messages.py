@@ -39,12 +39,15 @@ CALLS: dict[FunctionKind, str] = {
     "optimizer": "{function}(x, grad, state, **hyperparameters)",
     "schedule": "{function}(step, **hyperparameters)",
     "sampler": "{function}(n, batch_size, *, generator)",
+    "training": "{function}(model, data, optimizer, *, epochs, batch_size, schedule, "
+    "schedule_kwargs, generator)",
 }
 
 EXPECTED_RETURNS: dict[FunctionKind, str] = {
     "optimizer": "return a new torch.Tensor of x's shape, dtype and device",
     "schedule": "return the learning rate as a Python float",
     "sampler": "return a list of 1-D integer tensors of indices",
+    "training": "return a list of Python floats, the loss of each minibatch (loss.item())",
 }
 NON_FINITE_ADVICE = "look for a division by zero, a log or root of a negative number, or overflow"
 

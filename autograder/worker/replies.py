@@ -11,6 +11,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.training import minibatch_count
 from autograder.trajectory import Trajectory
 from autograder.worker import messages
 from autograder.worker.case import CaseOutcome, CaseRequest, Status
@@ -74,6 +75,7 @@ def outcome_from_reply(
         raise ProtocolError("a negative step or line")
     data = _Data(header, arrays)
     trajectory = data.trajectory() if request.kind == "optimizer" else None
+    losses, parameters = data.training(request) if request.kind == "training" else (None, None)
     return CaseOutcome(
         request,
         status,
@@ -85,6 +87,8 @@ def outcome_from_reply(
         trajectory=trajectory,
         lrs=data.lrs() if request.kind == "schedule" else None,
         batches=data.batches() if request.kind == "sampler" else None,
+        losses=losses,
+        parameters=parameters,
         modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
     )
 
@@ -182,6 +186,18 @@ class _Data:
         if not self._present("lrs"):
             return None
         return tuple(self._array(self.header["lrs"], (torch.float64,), 1).tolist())
+
+    def training(self, request: CaseRequest) -> tuple[tuple[float, ...] | None, Tensor | None]:
+        """The minibatch losses, one per minibatch of the case, and the final parameters."""
+        if not self._present("minibatch_losses", "parameters"):
+            return None, None
+        losses = self._array(self.header["minibatch_losses"], (torch.float64,), 1)
+        parameters = self._array(self.header["parameters"], (torch.float64,), 1)
+        settings = request.hyperparameters
+        count = minibatch_count(request.n, settings["batch_size"], settings["epochs"])
+        if len(losses) != count:
+            raise ProtocolError(f"{len(losses)} losses for {count} minibatches")
+        return tuple(losses.tolist()), parameters
 
     def batches(self) -> tuple[Tensor, ...] | None:
         if not self._present("indices", "lengths"):

@@ -31,6 +31,7 @@ DESIGN_NAMES = {
         "one_cycle_lr",
         "linear_warmup",
         "swats",
+        "train",
     ],
 }
 

@@ -566,6 +566,12 @@ def dummy(parameter: inspect.Parameter) -> object:
     values = {Tensor: torch.full((3,), 0.5, dtype=torch.float64), dict: {}, int: 1, float: 0.1}
     if annotation is torch.Generator:
         return torch.Generator().manual_seed(0)
+    if annotation is torch.nn.Module:
+        return torch.nn.Linear(2, 1)
+    if annotation is tuple:  # the (features, labels) of a training loop
+        return (torch.zeros(4, 2), torch.zeros(4))
+    if annotation is torch.optim.Optimizer:
+        return torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     if annotation not in values:
         pytest.fail(f"no dummy value for {parameter} (annotate it, or extend `dummy`)")
     return values[annotation]

@@ -21,8 +21,11 @@ import torch
 
 import reference
 from autograder.catalog import assignment
+from autograder.expectations import run_in_process
 from autograder.problems import problem
+from autograder.rubric import load_rubric
 from autograder.trajectory import Trajectory, run_optimizer
+from autograder.worker import CaseOutcome
 from reference.bugs import KNOWN_BUGS
 from reference.known_bug import KnownBug
 from tests.fixtures.students import correct_modules, gradient_descent_mutations, schedules_mutations
@@ -57,6 +60,8 @@ LR = 0.01  # for a bug whose exposed_with leaves lr at the default
 LR_FACTOR = {"rosenbrock": 0.005, "long_run": 0.1}
 SCHEDULE_STEPS = range(81)
 BATCH_CASES = ((10, 3, 0), (12, 4, 1), (7, 7, 2), (9, 2, 5), (1, 1, 3), (100, 32, 4))
+# The training loop runs on the rubric's cases, as the grader runs it.
+TRAINING_CASES = tuple(case.request for case in load_rubric("schedules").for_function("train"))
 
 OPTIMIZER_OPTIONS: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "gd": (
@@ -221,6 +226,17 @@ def batches_mismatch(expected: list[torch.Tensor], got: list[torch.Tensor]) -> s
     return None
 
 
+def training_mismatch(expected: CaseOutcome, got: CaseOutcome, rtol: float) -> str | None:
+    """Where two training runs part: a minibatch loss, then the final parameters."""
+    assert expected.ok and got.ok, (expected.message, got.message)
+    assert expected.losses is not None and got.losses is not None
+    found = mismatch(expected.losses, got.losses, rtol)
+    if found is not None:
+        return f"losses {found}"
+    found = mismatch([expected.parameters], [got.parameters], rtol)
+    return None if found is None else f"parameters {found}"
+
+
 def schedule_steps(function: str, options: Mapping[str, Any]) -> range:
     """Steps 0..80; one_cycle_lr is defined only up to total_steps (torch raises past it)."""
     if function == "one_cycle_lr":
@@ -285,6 +301,13 @@ def test_mutation_reproduces_its_bug(bug: KnownBug, tmp_path: Path) -> None:
         within = schedule_steps(bug.function, bug.exposed_with)
         right = [correct(step, **bug.exposed_with) for step in within]
         departs = mismatch(right, expected[: len(within)], DEPARTURE) is not None
+    elif KIND[bug.function] == "training":
+        for request in TRAINING_CASES:
+            expected = run_in_process(bug.run, request)
+            found = training_mismatch(expected, run_in_process(student, request), RTOL)
+            assert found is None, f"{bug.id} on {request}: {found}"
+            right = run_in_process(correct, request)
+            departs = departs or training_mismatch(right, expected, DEPARTURE) is not None
     else:
         for n, size, seed in BATCH_CASES:
             expected = batches(bug.run, n, size, seed)
@@ -334,6 +357,11 @@ def test_reordered_module_agrees_with_the_reference(name: str, variant: int, fun
             assert all(type(value) is float for value in values), "a schedule returns a float"
             found = mismatch([correct(step, **options) for step in steps], values, RTOL)
             assert found is None, f"{options}: {found}"
+    elif KIND[function] == "training":
+        for request in TRAINING_CASES:
+            expected = run_in_process(correct, request)
+            found = training_mismatch(expected, run_in_process(student, request), RTOL)
+            assert found is None, f"{request}: {found}"
     else:
         for n, size, seed in (*BATCH_CASES, (0, 3, 6)):
             found = batches_mismatch(

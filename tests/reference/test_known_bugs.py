@@ -13,6 +13,7 @@ import itertools
 import pkgutil
 import re
 from collections.abc import Mapping
+from dataclasses import replace
 from types import ModuleType
 from typing import Any
 
@@ -21,14 +22,31 @@ import torch
 
 import reference
 from autograder.catalog import all_functions
+from autograder.expectations import run_in_process
 from autograder.problems import PROBLEMS
 from autograder.trajectory import run_optimizer
+from autograder.worker import CaseRequest
 from reference.bugs import KNOWN_BUGS
 from reference.known_bug import KnownBug
 
 DEPARTURE = 1e-6  # relative; far above float64 reordering noise, far below any real bug
 SCHEDULE_STEPS = 60
 SAMPLER_PROBES = ((10, 3, 0), (12, 4, 1), (7, 7, 2), (5, 2, 3))  # (n, batch_size, seed)
+# Training loops run as the grader runs them: with and without a schedule, over several epochs,
+# with a last partial batch; a bug's exposed_with is added to each probe's keywords.
+TRAINING_PROBES = (
+    CaseRequest(
+        "train", "training", hyperparameters={"epochs": 3, "batch_size": 16}, n=64, seed=0,
+        optimizer="sgd", optimizer_options={"lr": 0.5},
+    ),
+    CaseRequest(
+        "train", "training", n=30, seed=1, optimizer="adam", optimizer_options={"lr": 0.05},
+        hyperparameters={
+            "epochs": 2, "batch_size": 8, "schedule": "cosine",
+            "schedule_kwargs": {"lr": 0.05, "T_max": 8},
+        },
+    ),
+)  # fmt: skip
 KIND = {f.name: f.kind for f in all_functions()}
 # lower-case words, or a single capital as in the math's T_max and T_cur
 SNAKE_CASE = re.compile(r"(?:[a-z0-9]+|[A-Z])(?:_(?:[a-z0-9]+|[A-Z]))*")
@@ -57,6 +75,14 @@ def trace(function: Any, kind: str, options: Mapping[str, Any]) -> list[torch.Te
     if kind == "schedule":
         return [torch.tensor([function(step, **options) for step in range(SCHEDULE_STEPS)])]
     observed = []
+    if kind == "training":
+        for probe in TRAINING_PROBES:
+            hyperparameters = {**probe.hyperparameters, **options}
+            outcome = run_in_process(function, replace(probe, hyperparameters=hyperparameters))
+            if not outcome.ok or outcome.losses is None or outcome.parameters is None:
+                raise ValueError(outcome.message)
+            observed += [torch.tensor(outcome.losses), outcome.parameters]
+        return observed
     if kind == "sampler":
         for n, size, seed in SAMPLER_PROBES:
             batches = function(n, size, generator=torch.Generator().manual_seed(seed))

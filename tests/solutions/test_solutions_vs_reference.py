@@ -16,6 +16,7 @@ import torch
 import reference
 from autograder.catalog import ASSIGNMENTS, GradedFunction
 from autograder.compare import first_difference, first_divergence
+from autograder.expectations import run_in_process
 from autograder.problems import PROBLEMS
 from autograder.rubric import load_rubric
 from autograder.trajectory import run_optimizer
@@ -114,6 +115,17 @@ def test_solution_equals_the_reference(module: str, graded: GradedFunction):
             got = mine(n, size, generator=torch.Generator().manual_seed(seed))
             expected = theirs(n, size, generator=torch.Generator().manual_seed(seed))
             assert [b.tolist() for b in got] == [b.tolist() for b in expected], (n, size, seed)
+        return
+    if graded.kind == "training":
+        for case in load_rubric_cases(graded.name):
+            expected = run_in_process(theirs, case.request)
+            got = run_in_process(mine, case.request)
+            assert expected.ok and got.ok, (expected.message, got.message)
+            assert expected.losses is not None and got.losses is not None
+            found = first_difference(
+                torch.tensor(expected.losses), torch.tensor(got.losses), "loss"
+            ) or first_difference(expected.parameters[None], got.parameters[None], "parameters")
+            assert found is None, f"{case.name}: {found.describe()}"
         return
     options_tried = 0
     for options in sweep(graded):
