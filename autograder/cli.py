@@ -73,6 +73,19 @@ def check(args: argparse.Namespace) -> int:
     return check_command(Path(args.path), args.function)
 
 
+def batch(args: argparse.Namespace) -> int:
+    """Grade every submission of a class folder into a resumable gradebook."""
+    from autograder.commands import batch as batch_command
+
+    if args.jobs < 1 or (args.case_time_limit is not None and args.case_time_limit <= 0):
+        print("optim-grader batch: -j and --case-time-limit must be positive", file=sys.stderr)
+        return 2
+    return batch_command(
+        Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
+        regrade=args.regrade, case_time_limit=args.case_time_limit,
+    )  # fmt: skip
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="optim-grader",
@@ -107,6 +120,38 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_parser.add_argument("--function", help="check this function only")
     check_parser.set_defaults(run=check)
+
+    batch_parser = commands.add_parser(
+        "batch",
+        help="grade a whole class into a resumable gradebook",
+        description="Grade every submission in SUBMISSIONS_DIR: each direct child is one "
+        "student's folder, .py, .zip or .ipynb, named by the student (hidden entries are "
+        "ignored). Each graded submission is committed to DIR/gradebook.sqlite at once; a "
+        "re-run grades only new or changed submissions (and those that could not be graded), "
+        "then rewrites DIR/grades.csv, DIR/feedback/STUDENT.html and DIR/class_report.html. "
+        "A batch that was killed loses nothing it committed: run it again (a submission the "
+        "grader died on is then graded alone; one it died on twice alone is reported, not run "
+        "again). Exit status: 0 all graded, 1 some could not be graded (each with its reason), "
+        "2 SUBMISSIONS_DIR is missing or holds no submission, or DIR holds another gradebook.",
+    )
+    batch_parser.add_argument(
+        "submissions", metavar="SUBMISSIONS_DIR", help="one folder, .py, .zip or .ipynb per student"
+    )
+    batch_parser.add_argument("--assignment", required=True, choices=[a.name for a in ASSIGNMENTS])
+    batch_parser.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    batch_parser.add_argument(
+        "-j", "--jobs", type=int, default=1, metavar="N", help="grade N submissions at once"
+    )
+    batch_parser.add_argument(
+        "--regrade", action="store_true", help="grade every submission again, changed or not"
+    )
+    batch_parser.add_argument(
+        "--case-time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock limit per case (default: 10)",
+    )
+    batch_parser.set_defaults(run=batch)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
     demo_parser.set_defaults(run=demo)

@@ -61,8 +61,8 @@ def check(path: Path, function: str | None) -> int:
     report = grade_submission(
         submission, rubric, expectations, functions=None if function is None else [function]
     )
-    for error in report.errors:
-        print(f"FAIL {error}")
+    for reason in report.errors:
+        print(f"FAIL {reason}")
     for result in [] if report.errors else report.functions:
         mark = "ok  " if result.passed else "FAIL"
         print(f"{mark} {result.headline}")
@@ -71,3 +71,45 @@ def check(path: Path, function: str | None) -> int:
         if all(f.passed for f in report.functions) and not report.errors
         else EXIT_SOME_FAIL
     )
+
+
+def batch(
+    submissions: Path,
+    assignment: str,
+    out: Path,
+    *,
+    jobs: int = 1,
+    regrade: bool = False,
+    case_time_limit: float | None = None,
+) -> int:
+    """Grade a class folder into `out`; 0 all graded, 1 some could not be, 2 bad input,
+    130 interrupted (Ctrl-C, as shells count it)."""
+    from autograder.batch import ClassFolderError, GradebookError, run_batch
+    from autograder.grading import CASE_TIME_LIMIT
+
+    try:
+        result = run_batch(
+            submissions,
+            assignment,
+            out,
+            jobs=jobs,
+            regrade=regrade,
+            case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
+        )
+    except (ClassFolderError, GradebookError) as error:
+        print(f"optim-grader batch: {error}", file=sys.stderr)
+        return EXIT_NOT_GRADED
+    except KeyboardInterrupt:
+        print(
+            f"optim-grader batch: interrupted; what was graded is in {out}/gradebook.sqlite: "
+            "run the same command again to go on",
+            file=sys.stderr,
+        )
+        return 130
+    print(
+        f"graded {result.graded}, kept {result.kept}; wrote {out}/grades.csv, "
+        f"{out}/gradebook.sqlite, {out}/feedback/, {out}/class_report.html"
+    )
+    for student, reason in result.not_graded:
+        print(f"could not grade {student}: {reason}")
+    return EXIT_SOME_FAIL if result.not_graded else EXIT_GRADED

@@ -1,0 +1,23 @@
+"""`optim-grader batch`: grade a whole class into a gradebook that a crash cannot lose.
+
+    result = run_batch(Path("submissions"), "adaptive", Path("grades"), jobs=2)
+
+discover.py finds one submission per student, gradebook.py keeps every graded one in SQLite
+(one transaction each), run.py grades in threads and resumes where a run stopped, and
+outputs.py regenerates grades.csv, the feedback pages and the class report (class_report.py)
+from the gradebook.
+"""
+
+from autograder.batch.discover import ClassFolderError, Submission, discover
+from autograder.batch.gradebook import GradebookError, open_gradebook
+from autograder.batch.run import BatchResult, run_batch
+
+__all__ = [
+    "BatchResult",
+    "ClassFolderError",
+    "GradebookError",
+    "Submission",
+    "discover",
+    "open_gradebook",
+    "run_batch",
+]

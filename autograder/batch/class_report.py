@@ -1,0 +1,191 @@
+"""The class report: what an instructor reads after a batch to decide which misconception to
+address next lecture. Scores (a histogram and each function's average), then, per function,
+the known bugs diagnosed most often, as a plot and a table; one self-contained HTML page."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import statistics
+from collections.abc import Mapping, Sequence
+
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
+
+from autograder.batch.gradebook import BugCount, FunctionFailures, Stored
+from autograder.catalog import Assignment
+from autograder.reports.scores import points, rounded
+
+TOP_MISCONCEPTIONS = 10
+HISTOGRAM_BINS = 10
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 60rem; margin: 2rem auto; color: #222; }
+table { border-collapse: collapse; width: 100%; margin: .5rem 0 1.5rem; }
+th, td { border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
+         vertical-align: top; }
+td.n { text-align: right; white-space: nowrap; }
+img { max-width: 100%; }
+.errors { background: #fde8e8; padding: .6rem .8rem; border-radius: 4px; }
+"""
+
+
+def render_class_report(
+    assignment: Assignment,
+    stored: Sequence[Stored],
+    bugs: Sequence[BugCount],
+    failures: Mapping[str, FunctionFailures],
+) -> str:
+    """The page for `assignment` from the gradebook's submissions, bug counts and failures."""
+    graded = [s for s in stored if s.status == "graded"]
+    title = f"{assignment.name}: class report"
+    body = [f"<h1>{html.escape(title)}</h1>", _summary(stored, graded)]
+    body += _not_graded(stored)
+    if bugs:
+        body += [
+            "<h2>Most common misconceptions</h2>",
+            "<p>Known bugs diagnosed in the class, by the number of students they were found "
+            "in.</p>",
+            _bug_table(bugs[:TOP_MISCONCEPTIONS], len(graded), with_function=True),
+        ]
+    body += _scores(assignment, stored, graded)
+    for graded_function in assignment.functions:
+        name = graded_function.name
+        mine = [b for b in bugs if b.function == name]
+        if name in failures:
+            body += _function_section(name, mine, failures[name], len(graded))
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
+        f"<body>{''.join(body)}</body></html>\n"
+    )
+
+
+def _summary(stored: Sequence[Stored], graded: Sequence[Stored]) -> str:
+    scores = [s.score for s in graded if s.score is not None]
+    facts = [
+        f"{len(stored)} submissions: {len(graded)} graded, "
+        f"{len(stored) - len(graded)} could not be graded."
+    ]
+    if scores:
+        top = max(s.max_score for s in graded)
+        facts.append(
+            f"Among those graded: mean {_number(statistics.fmean(scores))} / {_number(top)}, "
+            f"median {_number(statistics.median(scores))}."
+        )
+    return f"<p>{html.escape(' '.join(facts))}</p>"
+
+
+def _not_graded(stored: Sequence[Stored]) -> list[str]:
+    failed = [s for s in stored if s.status != "graded"]
+    if not failed:
+        return []
+    items = "".join(
+        f"<li><strong>{html.escape(s.student)}</strong>: {html.escape(s.error)}</li>"
+        for s in failed
+    )
+    return [f'<div class="errors"><strong>Could not be graded</strong><ul>{items}</ul></div>']
+
+
+def _scores(
+    assignment: Assignment, stored: Sequence[Stored], graded: Sequence[Stored]
+) -> list[str]:
+    scored = [s for s in stored if s.score is not None]
+    if not scored:
+        return []
+    top = max(s.max_score for s in scored)
+    histogram = _histogram([s.score for s in scored if s.score is not None], top)
+    rows = []
+    for graded_function in assignment.functions:
+        name = graded_function.name
+        points = [s.function_scores[name] for s in graded if name in s.function_scores]
+        if not points:
+            continue
+        full = sum(1 for s in graded if _full_marks(s, name, graded_function.points))
+        rows.append(
+            f"<tr><td><code>{html.escape(name)}</code></td>"
+            f'<td class="n">{_number(statistics.fmean(points))} / {graded_function.points}</td>'
+            f'<td class="n">{full} of {len(points)}</td></tr>'
+        )
+    return [
+        "<h2>Scores</h2>",
+        f'<img alt="histogram of the scores" src="data:image/png;base64,{histogram}">',
+        "<table><tr><th>function</th><th>mean score</th><th>full marks</th></tr>",
+        *rows,
+        "</table>",
+    ]
+
+
+def _full_marks(submission: Stored, function: str, points: float) -> bool:
+    return submission.function_scores.get(function, 0.0) >= points - 1e-9
+
+
+def _function_section(
+    function: str, bugs: Sequence[BugCount], failures: FunctionFailures, graded: int
+) -> list[str]:
+    kinds = ", ".join(f"{kind} {students}" for kind, students in failures.kinds.items())
+    parts = [
+        f"<h2><code>{html.escape(function)}</code></h2>",
+        f"<p>{failures.students} of {graded} graded students failed some of its cases "
+        f"(students per failure: {html.escape(kinds)}); for {failures.unexplained} of them "
+        "no known bug explains the failures.</p>",
+    ]
+    if bugs:
+        chart = _bar_chart(function, bugs)
+        alt = html.escape(f"students per diagnosed bug of {function}")
+        parts += [
+            f'<img alt="{alt}" src="data:image/png;base64,{chart}">',
+            _bug_table(bugs, graded, with_function=False),
+        ]
+    return parts
+
+
+def _bug_table(bugs: Sequence[BugCount], graded: int, *, with_function: bool) -> str:
+    head = "<th>function</th>" if with_function else ""
+    rows = "".join(
+        "<tr>"
+        + (f"<td><code>{html.escape(b.function)}</code></td>" if with_function else "")
+        + f"<td><code>{html.escape(b.bug)}</code></td>"
+        f'<td class="n">{b.students} ({_share(b.students, graded)})</td>'
+        f"<td>{html.escape(b.misconception)}</td><td>{html.escape(b.hint)}</td></tr>"
+        for b in bugs
+    )
+    return (
+        f"<table><tr>{head}<th>bug</th><th>students</th><th>misconception</th>"
+        f"<th>hint given</th></tr>{rows}</table>"
+    )
+
+
+def _share(count: int, total: int) -> str:
+    return f"{100 * count / total:.0f}%" if total else "-"
+
+
+def _histogram(scores: Sequence[float], top: float) -> str:
+    figure = Figure(figsize=(6.4, 3.2), layout="constrained")
+    axes = figure.add_subplot()
+    axes.hist(scores, bins=HISTOGRAM_BINS, range=(0.0, max(top, 1e-9)), edgecolor="white")
+    axes.set_xlabel(f"score (out of {_number(top)})")
+    axes.set_ylabel("students")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
+def _bar_chart(function: str, bugs: Sequence[BugCount]) -> str:
+    shown = list(reversed(bugs))  # barh draws bottom up: the most common on top
+    figure = Figure(figsize=(6.4, 0.9 + 0.4 * len(shown)), layout="constrained")
+    axes = figure.add_subplot()
+    axes.barh([b.bug for b in shown], [b.students for b in shown], color="#a11")
+    axes.set_xlabel("students")
+    axes.set_title(f"{function}: diagnosed bugs")
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    return _png(figure)
+
+
+def _png(figure: Figure) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=80)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _number(value: float) -> str:
+    return points(rounded(value))

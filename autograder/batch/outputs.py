@@ -1,0 +1,93 @@
+"""The files a batch leaves in its output folder, all regenerated from the gradebook at the
+end of every run so they never disagree with it: grades.csv for the LMS, one feedback page
+per student, and the class report. Each file is written atomically (a temporary file, then a
+rename), so a reader or a crash never sees half of one."""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import os
+import tempfile
+from pathlib import Path
+
+from autograder.batch.class_report import render_class_report
+from autograder.batch.gradebook import Gradebook, Stored
+from autograder.catalog import Assignment
+from autograder.reports.scores import apportion, points, rounded
+
+GRADES = "grades.csv"
+GRADEBOOK = "gradebook.sqlite"
+FEEDBACK = "feedback"
+CLASS_REPORT = "class_report.html"
+TEMPORARY_SUFFIX = ".partial"
+
+
+def write_outputs(book: Gradebook, assignment: Assignment, out: Path) -> list[Stored]:
+    """grades.csv, feedback/STUDENT.html and class_report.html from what `book` holds; the
+    submissions they were written from."""
+    stored = book.submissions()
+    feedback = out / FEEDBACK
+    feedback.mkdir(parents=True, exist_ok=True)
+    for folder in (out, feedback):
+        _remove_leftovers(folder)
+    write_atomically(out / GRADES, grades_csv(assignment, stored))
+    for submission in stored:
+        write_atomically(feedback / f"{submission.student}.html", submission.feedback_html)
+    report = render_class_report(assignment, stored, book.bug_counts(), book.failures())
+    write_atomically(out / CLASS_REPORT, report)
+    return stored
+
+
+def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:
+    """One row per student for an LMS import: student, score, max_score, then each function's
+    score in catalog order; the scores are empty for a student who could not be graded at all."""
+    functions = [f.name for f in assignment.functions]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["student", "score", "max_score", *functions])
+    for submission in stored:
+        writer.writerow([submission.student, *_shown(submission, functions)])
+    return buffer.getvalue()
+
+
+def _shown(submission: Stored, functions: list[str]) -> list[str]:
+    """Score, max_score and function scores in whole cents, as the student's feedback shows
+    them: the function columns add up to the score."""
+    maximum = points(rounded(submission.max_score))
+    if submission.score is None:
+        return ["", maximum, *("" for _ in functions)]
+    total = rounded(submission.score)
+    graded = [f for f in functions if f in submission.function_scores]
+    shares = dict(
+        zip(graded, apportion([submission.function_scores[f] for f in graded], total), strict=True)
+    )
+    return [points(total), maximum, *(points(shares[f]) if f in shares else "" for f in functions)]
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` in one rename; an unchanged file is left alone."""
+    data = text.encode("utf-8")
+    with contextlib.suppress(OSError):
+        if path.read_bytes() == data:
+            return
+    descriptor, temporary = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.", suffix=TEMPORARY_SUFFIX
+    )
+    try:
+        os.fchmod(descriptor, 0o644)  # mkstemp's 0600 would hide the page from a web server
+        with os.fdopen(descriptor, "wb") as stream:
+            stream.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Temporary files that a batch killed while writing left behind."""
+    for leftover in folder.glob(f".*{TEMPORARY_SUFFIX}"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()

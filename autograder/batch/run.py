@@ -1,0 +1,233 @@
+"""Grade a class folder into a gradebook: find the submissions, skip those already graded and
+unchanged, grade the rest in threads, record each one as soon as it is graded, then
+regenerate the outputs from the gradebook.
+
+Threads are enough: each submission runs in its own worker process, so a thread only waits on
+pipes. The gradebook and the HTML rendering (matplotlib) stay on the calling thread. Each
+grading is noted in the gradebook as an attempt when it starts and cleared when it is
+recorded, so after a crash the next run knows what was running: those are graded one at a
+time first, and one the grader died on twice while grading it alone is not run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sys
+from collections.abc import Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import TextIO
+
+from autograder.batch.discover import Submission, discover
+from autograder.batch.gradebook import Gradebook, Graded, open_gradebook
+from autograder.batch.outputs import GRADEBOOK, write_outputs
+from autograder.batch.progress import Reporter, reporter
+from autograder.expectations import Expectations, shared_reference
+from autograder.grading import CASE_TIME_LIMIT, grade_submission
+from autograder.reports import render
+from autograder.reports.scores import points, rounded
+from autograder.results import GradeReport
+from autograder.rubric import Rubric, load_rubric
+
+DEATHS_BEFORE_REFUSAL = 2  # one death alone may be the machine's doing (an OOM kill, a reboot)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """What a run did: submissions graded now, those kept as they were, and the students of
+    the class folder that could not be graded, with the reason."""
+
+    graded: int
+    kept: int
+    not_graded: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How to grade: the rubric, where expectations come from, the limit per case."""
+
+    rubric: Rubric
+    rubric_hash: str
+    expectations: Expectations
+    case_time_limit: float
+
+
+def run_batch(
+    folder: Path,
+    assignment: str,
+    out: Path,
+    *,
+    jobs: int = 1,
+    regrade: bool = False,
+    case_time_limit: float = CASE_TIME_LIMIT,
+    stream: TextIO | None = None,
+) -> BatchResult:
+    """Grade every submission in `folder` into out/gradebook.sqlite with `jobs` threads and
+    write the outputs, reporting progress on `stream` (default: stdout). Raises
+    ClassFolderError or GradebookError before grading anything."""
+    stream = sys.stdout if stream is None else stream
+    rubric = load_rubric(assignment)
+    settings = Settings(rubric, rubric_hash(rubric), shared_reference(), case_time_limit)
+    submissions = discover(folder, exclude=out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open_gradebook(out / GRADEBOOK, assignment) as book:
+        plan = _plan(submissions, book, settings.rubric_hash, regrade)
+        _announce(plan, len(submissions), stream)
+        total = len(plan.refused) + len(plan.suspects) + len(plan.rest)
+        with reporter(stream, total) as progress:
+            for submission, deaths in plan.refused:
+                _record(book, progress, _refusal(submission, deaths, settings))
+            _grade_all(plan.suspects, settings, book, 1, progress)
+            _grade_all(plan.rest, settings, book, jobs, progress)
+        stored = {s.student: s for s in write_outputs(book, rubric.assignment, out)}
+    not_graded = tuple(
+        (s.student, stored[s.student].error)
+        for s in submissions
+        if stored[s.student].status != "graded"
+    )
+    return BatchResult(total - len(plan.refused), plan.kept, not_graded)
+
+
+def _announce(plan: Plan, submissions: int, stream: TextIO) -> None:
+    """Say what is kept from the last run, and what it stopped on."""
+    if plan.kept:
+        print(
+            f"{plan.kept} of {submissions} submissions are graded and unchanged since the last "
+            "run: kept (--regrade grades them again)",
+            file=stream,
+            flush=True,
+        )
+    if plan.suspects:
+        names = ", ".join(s.student for s in plan.suspects)
+        print(
+            f"the last run stopped while grading {names}: grading them one at a time first",
+            file=stream,
+            flush=True,
+        )
+
+
+def rubric_hash(rubric: Rubric) -> str:
+    """A fingerprint of the cases and points: a submission graded on an edited rubric is
+    graded again."""
+    return hashlib.sha256(repr(rubric.cases).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a run does with each submission of the class folder."""
+
+    refused: tuple[tuple[Submission, int], ...]  # the grader died grading it alone, twice
+    suspects: tuple[Submission, ...]  # the grader died while grading it: graded alone, first
+    rest: tuple[Submission, ...]  # new, changed, or not graded last time
+    kept: int  # graded and unchanged
+
+
+def _plan(
+    submissions: Sequence[Submission], book: Gradebook, rubric_digest: str, regrade: bool
+) -> Plan:
+    recorded = book.fingerprints()
+    unfinished = book.unfinished_attempts()
+    refused, suspects, rest = [], [], []
+    for submission in submissions:
+        alone, attempts = unfinished.get((submission.student, submission.content_hash), (0, 0))
+        if alone >= DEATHS_BEFORE_REFUSAL and not regrade:
+            refused.append((submission, alone))
+        elif attempts:
+            suspects.append(submission)
+        elif regrade or recorded.get(submission.student) != (
+            submission.content_hash, rubric_digest, "graded"
+        ):  # fmt: skip
+            rest.append(submission)
+    kept = len(submissions) - len(refused) - len(suspects) - len(rest)
+    return Plan(tuple(refused), tuple(suspects), tuple(rest), kept)
+
+
+def _grade_all(
+    todo: Sequence[Submission], settings: Settings, book: Gradebook, jobs: int, progress: Reporter
+) -> None:
+    """Grade `todo` with at most `jobs` in flight, each noted as an attempt when it starts;
+    record and report each as soon as it is graded."""
+    queue = iter(todo)
+    pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
+    running: dict[Future[GradeReport | str], Submission] = {}
+
+    def start_next() -> None:
+        submission = next(queue, None)
+        if submission is not None:
+            book.begin_attempt(submission.student, submission.content_hash, alone=jobs == 1)
+            running[pool.submit(_grade, submission, settings)] = submission
+
+    try:
+        for _ in range(jobs):
+            start_next()
+        while running:
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                submission = running.pop(future)
+                _record(book, progress, _graded(submission, future.result(), settings))
+                start_next()  # after the record: an attempt left over is the one that died
+    except KeyboardInterrupt:  # let those running finish, and keep them: they did no harm
+        pool.shutdown(wait=True)
+        for future, submission in running.items():
+            _record(book, progress, _graded(submission, future.result(), settings))
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _record(book: Gradebook, progress: Reporter, graded: Graded) -> None:
+    book.record(graded)
+    progress.done(_line(graded))
+
+
+def _refusal(submission: Submission, deaths: int, settings: Settings) -> Graded:
+    """The record of a submission the grader died on, alone, `deaths` times: not run again."""
+    reason = (
+        f"the grader died {deaths} times while grading this submission alone (killed by the "
+        "submission, or by the machine), so it was not run again; check it by hand, then "
+        "run the batch with --regrade"
+    )
+    return replace(_graded(submission, reason, settings), refused=True)
+
+
+def _grade(submission: Submission, settings: Settings) -> GradeReport | str:
+    """The report, or why the submission could not be graded at all."""
+    if submission.path is None:
+        return submission.problem
+    try:
+        return grade_submission(
+            submission.path,
+            settings.rubric,
+            settings.expectations,
+            case_time_limit=settings.case_time_limit,
+        )
+    except Exception as error:  # the kit or the machine failed: this submission alone pays
+        return f"the grader failed on this submission ({type(error).__name__}: {error})"
+
+
+def _graded(submission: Submission, outcome: GradeReport | str, settings: Settings) -> Graded:
+    """What to record: the report and its feedback page, or the reason and a page saying it."""
+    assignment = settings.rubric.assignment.name
+    if isinstance(outcome, str):
+        report, error = None, outcome
+        shown = GradeReport(assignment, submission.source or submission.student, (), (error,))
+    else:
+        report, error, shown = outcome, "; ".join(outcome.errors), outcome
+    return Graded(
+        submission.student,
+        submission.source,
+        submission.content_hash,
+        settings.rubric_hash,
+        sum(case.points for case in settings.rubric.cases),
+        report,
+        error,
+        render(shown, "html"),
+    )
+
+
+def _line(graded: Graded) -> str:
+    if graded.status == "graded" and graded.report is not None:
+        score = f"{points(rounded(graded.report.score))} / {points(rounded(graded.max_score))}"
+        return f"{graded.student}: {score}"
+    return f"{graded.student}: could not be graded: {graded.error}"
