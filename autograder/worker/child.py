@@ -1,9 +1,11 @@
 """The worker process, `python -m autograder.worker.child`: loads one submission, runs its cases.
 
 It speaks the protocol on private copies of its stdin and stdout; the student's code sees
-/dev/null on fds 0 and 1, so prints and reads cannot touch the channel. It imports torch and
-the kit first, then hides the kit's folder and blocks `reference` and `solutions`, then
-imports the student's module once and answers one request per case until stdin closes.
+/dev/null on fds 0, 1 and 2, so prints and reads cannot touch the channel nor fill anything.
+It imports torch and the kit first; then, told the module's path and the sandbox plan, it
+hides the kit's folder, blocks `reference` and `solutions`, confines itself (sandbox.py) and
+says what it could not enforce; only then does it import the student's module, once, and
+answer one request per case until stdin closes.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from autograder.worker.protocol import (
     encode_reply,
     read_frame,
 )
+from autograder.worker.sandbox import Plan, confine
 
 FORBIDDEN = ("reference", "solutions")
 
@@ -163,13 +166,25 @@ def answer(student: Student, request: CaseRequest) -> Reply:
     return reply
 
 
+def silence_stderr() -> None:
+    """Point fd 2 at /dev/null: what the student writes there goes nowhere, at no cost."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+
+
 def main() -> int:
-    """Serve one submission: handshake, load, then one reply per request until stdin closes."""
+    """Serve one submission: handshake, confine, load, then one reply per request until stdin
+    closes. Nothing of the student's runs before the "confined" reply."""
     channel = claim_pipes()
     torch.set_num_threads(1)
-    channel.send({"status": "ready"})
-    path = Path(read_frame(channel.read_exact)["module"])
+    channel.send({"status": "ready", "pid": os.getpid()})
+    request = read_frame(channel.read_exact)
+    path = Path(request["module"])
     isolate(path.parent)
+    missing = confine(Plan.from_json(request["sandbox"]))
+    silence_stderr()
+    channel.send({"status": "confined", "missing": missing})
     module = load(path)
     if isinstance(module, dict):
         channel.send(module)

@@ -2,13 +2,18 @@
 
 One worker per submission (importing torch dominates the cost), replaced by a fresh one only
 when a case times out, kills it or answers garbage: that case alone pays. A function that
-timed out is not run again: its later cases share that timeout, so a hang costs one limit.
+timed out, or killed its worker twice, is not run again: its later cases share that outcome,
+so a hang costs one limit and a function that always ends the process two worker starts.
+Each worker confines itself (sandbox.py) before it imports the module; what a machine could
+not enforce is said once on the grading process's stderr.
 """
 
 from __future__ import annotations
 
+import collections
 import math
 import signal
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -20,7 +25,7 @@ import torch
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
 from autograder.worker.case import CaseOutcome, CaseRequest
-from autograder.worker.launch import WorkerProcess, start_worker, stop_worker
+from autograder.worker.launch import WorkerProcess, start_worker, stop_worker, watch
 from autograder.worker.protocol import (
     ChannelClosed,
     ChannelTimeout,
@@ -29,9 +34,13 @@ from autograder.worker.protocol import (
     read_reply,
 )
 from autograder.worker.replies import optional, optional_text, receive_outcome, text
+from autograder.worker.sandbox import Limits
 
 START_TIME_LIMIT = 120.0
 EXIT_GRACE = 1.0
+KILLS_PER_FUNCTION = 2
+HOST_DEVICES = ("cpu", "meta")
+_warned: set[str] = set()
 
 
 class WorkerError(RuntimeError):
@@ -52,38 +61,44 @@ def run_cases(
     *,
     case_time_limit: float = 10.0,
     start_time_limit: float = START_TIME_LIMIT,
+    limits: Limits | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
     `case_time_limit` bounds each case and the module's import (wall clock, seconds);
     `start_time_limit` bounds the worker's own start (importing torch), which is not the
-    student's to pay. Raises WorkerError when a worker cannot start at all, ValueError for a
-    request that names an unknown problem or a shape that does not fit it.
+    student's to pay; `limits` bound each worker (default: `Limits.from_environment()`; see
+    sandbox.py for what changes when a case runs on a GPU). Raises
+    WorkerError when a worker cannot start at all, ValueError for a request that names an
+    unknown problem or a shape that does not fit it.
     """
     for request in requests:
         check_request(request)
+    limits = Limits.from_environment() if limits is None else limits
+    gpu = any(_needs_driver(request.device) for request in requests)
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
-    timed_out: dict[str, CaseOutcome] = {}
+    given_up: dict[str, CaseOutcome] = {}  # function: the outcome its later cases share
+    kills: collections.Counter[str] = collections.Counter()
     try:
         for index, request in enumerate(requests):
-            if (
-                request.function in timed_out
-            ):  # a function that hangs costs one limit, not one per case
-                outcomes.append(replace(timed_out[request.function], request=request))
+            if request.function in given_up:
+                outcomes.append(replace(given_up[request.function], request=request))
                 continue
             if worker is None:
                 try:
-                    worker = _start(module_path, case_time_limit, start_time_limit)
+                    worker = _start(module_path, case_time_limit, start_time_limit, limits, gpu)
                 except LoadFailure as failure:
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
             outcome, usable = _run_one(worker, index, request, module_path.name, case_time_limit)
             outcomes.append(outcome)
-            if outcome.status == "timeout":
-                timed_out[request.function] = outcome
+            if outcome.status == "crashed" and not usable:
+                kills[request.function] += 1
+            if outcome.status == "timeout" or kills[request.function] >= KILLS_PER_FUNCTION:
+                given_up[request.function] = outcome
             if not usable:
                 stop_worker(worker)
                 worker = None
@@ -91,6 +106,16 @@ def run_cases(
         if worker is not None:
             stop_worker(worker)
     return outcomes
+
+
+def _needs_driver(device: str) -> bool:
+    """Whether a case on `device` will talk to a driver (a GPU this machine has), which the
+    worker's address-space limit and Landlock would break. A case on a GPU the machine lacks
+    never reaches one: its worker stays fully confined."""
+    kind = torch.device(device).type
+    if kind in HOST_DEVICES:
+        return False
+    return kind != "cuda" or torch.cuda.is_available()
 
 
 def check_request(request: CaseRequest) -> None:
@@ -109,13 +134,24 @@ def check_request(request: CaseRequest) -> None:
         )
 
 
-def _start(module_path: Path, case_time_limit: float, start_time_limit: float) -> WorkerProcess:
-    """A worker that has imported the student's module; LoadFailure or WorkerError if not."""
+def _start(
+    module_path: Path, case_time_limit: float, start_time_limit: float, limits: Limits, gpu: bool
+) -> WorkerProcess:
+    """A confined worker that has imported the student's module; LoadFailure or WorkerError
+    if not. Until the worker says it is confined, no student code has run: a failure up to
+    there is the kit's or the machine's (WorkerError)."""
     if not module_path.is_file():
         raise LoadFailure(_load_facts(module_path.name, "it does not exist"))
-    worker = start_worker(module_path.parent)
+    worker = start_worker(module_path.parent, limits, gpu=gpu)
+    deadline = time.monotonic() + start_time_limit
     try:
-        _read_status(worker, time.monotonic() + start_time_limit, "ready")
+        hello = _read_status(worker, deadline, "ready")
+        pid = optional(hello, "pid", int)
+        if pid is not None:
+            watch(worker, pid)
+        plan = worker.plan.to_json()
+        worker.send(encode_frame({"module": str(module_path), "sandbox": plan}), deadline)
+        _warn_once(_read_status(worker, deadline, "confined").get("missing"))
     except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
         stop_worker(worker)
         raise WorkerError(
@@ -134,13 +170,12 @@ def _load(worker: WorkerProcess, module_path: Path, limit: float) -> None:
     """Have the worker import the student's module; LoadFailure saying why it did not."""
     file, deadline = module_path.name, time.monotonic() + limit
     try:
-        worker.send(encode_frame({"module": str(module_path)}), deadline)
         header = _read_status(worker, deadline, "loaded", "load_error")
     except ChannelTimeout:
         reason = f"importing it did not finish within {limit:g} s"
         raise LoadFailure(_load_facts(file, reason)) from None
     except ChannelClosed:
-        reason = f"importing it {_exit_reason(stop_worker(worker, EXIT_GRACE))}"
+        reason = f"importing it {_exit_reason(worker, stop_worker(worker, EXIT_GRACE))}"
         raise LoadFailure(_load_facts(file, reason)) from None
     except ProtocolError as error:
         raise LoadFailure(_load_facts(file, f"the worker answered garbage ({error})")) from None
@@ -157,6 +192,20 @@ def _load(worker: WorkerProcess, module_path: Path, limit: float) -> None:
         raise LoadFailure(facts)
 
 
+def _warn_once(missing: object) -> None:
+    """Say on stderr, once per grading process, what the worker's sandbox lacks here (the
+    worker reports it before it has run any student code)."""
+    if not isinstance(missing, list):
+        raise ProtocolError("the worker did not say how it is confined")
+    text = "; ".join(str(item) for item in missing)
+    if text and text not in _warned:
+        _warned.add(text)
+        sys.stderr.write(
+            f"optim-grader: warning: student code runs less confined on this machine: {text} "
+            "(see docs/threat-model.md)\n"
+        )
+
+
 def _read_status(worker: WorkerProcess, deadline: float, *statuses: str) -> dict[str, Any]:
     """The next reply's header, which must have one of `statuses`."""
     header, _ = read_reply(lambda size: worker.read_exact(size, deadline))
@@ -169,10 +218,14 @@ def _load_facts(file: str, reason: str) -> dict[str, Any]:
     return {"message": messages.render("load_error", file=file, reason=reason)}
 
 
-def _exit_reason(status: int) -> str:
-    """'ended the worker process (exit status 3)' or 'killed the worker process (SIGKILL)'."""
+def _exit_reason(worker: WorkerProcess, status: int) -> str:
+    """'ended the worker process (exit status 3)', 'killed the worker process (SIGKILL)', or
+    which limit of the worker's it went over."""
     if status >= 0:
         return f"ended the worker process (exit status {status})"
+    cpu = worker.plan.limits.cpu_seconds
+    if -status == signal.SIGXCPU and cpu is not None:
+        return f"used up the worker's {cpu} s of CPU time"
     try:
         name = signal.Signals(-status).name
     except ValueError:
@@ -195,7 +248,7 @@ def _run_one(
         message = messages.render("timeout", file=file, function=function, limit=limit)
         return CaseOutcome(request, "timeout", message), False
     except ChannelClosed:
-        how = _exit_reason(stop_worker(worker, EXIT_GRACE))
+        how = _exit_reason(worker, stop_worker(worker, EXIT_GRACE))
         message = messages.render("crashed", file=file, function=function, how=how, where="")
         return CaseOutcome(request, "crashed", message), False
     return outcome, outcome.status != "invalid_reply"

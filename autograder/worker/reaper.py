@@ -1,0 +1,154 @@
+"""The guard between the grading process and its worker: no process the student starts outlives it.
+
+    python -I -S reaper.py GRADER_PID -- python -m autograder.worker.child
+
+The guard makes itself a child subreaper (Linux), so that every process the worker starts
+and abandons, even one that left the worker's session with setsid, is re-parented to the
+guard rather than to init and stays findable as a descendant. It starts the worker on its
+own stdin, stdout and stderr, gives up its copies of the pipes, and waits. When the worker
+ends, when the grading process asks (SIGTERM) or when the grading process dies, it kills
+every descendant, reaps them, and exits as the worker did (the same code, or the same
+signal), so the grading process still sees how the worker ended.
+
+It runs as a script with only the standard library (no torch, no kit), so that it starts
+in milliseconds; `kill_tree` is also the grading process's fallback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import resource
+import select
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+__all__ = ["descendants", "kill_tree", "main"]
+
+_SET_CHILD_SUBREAPER = 36
+SWEEP_ROUNDS = 200
+KILLED = int(signal.SIGKILL)  # the wait status of a process killed by SIGKILL
+
+
+def _parent_table() -> dict[int, tuple[int, str]] | None:
+    """{pid: (parent pid, state letter)} of every process in /proc; None without /proc."""
+    table = {}
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return None
+    for name in names:
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rpartition(b")")[2].split()
+        except OSError:
+            continue  # it exited meanwhile
+        table[int(name)] = (int(fields[1]), fields[0].decode())
+    return table
+
+
+def descendants(root: int) -> list[int] | None:
+    """The live (not zombie) descendants of `root`, parents first; None without /proc."""
+    table = _parent_table()
+    if table is None:
+        return None
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        for child in children.get(pid, []):
+            frontier.append(child)
+            if table[child][1] != "Z":
+                found.append(child)
+    return found
+
+
+def _reap() -> None:
+    """Collect every child that has exited (own children and adopted orphans)."""
+    with contextlib.suppress(ChildProcessError):
+        while os.waitpid(-1, os.WNOHANG)[0]:
+            pass
+
+
+def kill_tree(root: int, *, reap: bool = False) -> bool:
+    """SIGKILL every descendant of `root` until none is left (a process forking meanwhile
+    only adds a round); `reap` when they are the caller's to reap. False without /proc."""
+    for _ in range(SWEEP_ROUNDS):
+        found = descendants(root)
+        if found is None:
+            return False
+        if not found:
+            return True
+        for pid in found:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+        if reap:
+            _reap()
+        time.sleep(0.001)
+    return True
+
+
+def _become_subreaper() -> None:
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(*(ctypes.c_ulong(a) for a in (_SET_CHILD_SUBREAPER, 1, 0, 0, 0)))
+
+
+def _exit_like(status: int) -> None:
+    """Exit with the worker's wait status: its exit code, or death by its signal."""
+    _reap()
+    if os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        if number not in (signal.SIGKILL, signal.SIGSTOP):
+            signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        os._exit(128 + number)  # a signal whose default is to be ignored
+    os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
+
+
+def _sweep_and_exit(status: int) -> None:
+    if not kill_tree(os.getpid(), reap=True):
+        with contextlib.suppress(OSError):
+            os.killpg(os.getpgid(0), signal.SIGKILL)  # no /proc: at least the own group
+    _exit_like(status)
+
+
+def _wait(worker: int, grader: int) -> int:
+    """The worker's wait status, once it ends; sweep and exit first if the grader dies."""
+    watched = []
+    with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3 and later
+        watched = [os.pidfd_open(worker), os.pidfd_open(grader)]
+    if watched:
+        if os.getppid() != grader:
+            _sweep_and_exit(KILLED)  # the grading process died before the pidfd was open
+        poller = select.poll()
+        for fd in watched:
+            poller.register(fd, select.POLLIN)
+        if watched[0] not in {fd for fd, _ in poller.poll()}:
+            _sweep_and_exit(KILLED)  # the grading process is gone: end everything
+    return os.waitpid(worker, 0)[1]
+
+
+def main(argv: Sequence[str]) -> None:
+    """reaper.py GRADER_PID -- COMMAND...: run COMMAND as the guarded worker."""
+    grader, command = int(argv[0]), list(argv[2:])
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # dying like the worker leaves no core
+    _become_subreaper()
+    signal.signal(signal.SIGTERM, lambda number, frame: _sweep_and_exit(KILLED))
+    worker = os.posix_spawn(command[0], command, os.environ)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)  # the pipes belong to the worker: its death must close them
+    os.close(devnull)
+    _sweep_and_exit(_wait(worker, grader))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
