@@ -70,15 +70,23 @@ def locate_module(submission: Path, module_name: str, *, workdir: Path | None = 
 @contextlib.contextmanager
 def open_submission(submission: Path, module_name: str) -> Iterator[Path]:
     """`locate_module` with a temporary workdir that is removed afterwards."""
-    workdir = Path(tempfile.mkdtemp(prefix="optim-grader-"))
+    workdir = _readable_tempdir()
     try:
         yield locate_module(submission, module_name, workdir=workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _readable_tempdir() -> Path:
+    """A new temporary folder the worker can read when it runs as another user (mkdtemp makes
+    it readable by its owner alone)."""
+    folder = Path(tempfile.mkdtemp(prefix="optim-grader-"))
+    folder.chmod(0o755)
+    return folder
+
+
 def _workdir(workdir: Path | None) -> Path:
-    folder = Path(tempfile.mkdtemp(prefix="optim-grader-")) if workdir is None else workdir
+    folder = _readable_tempdir() if workdir is None else workdir
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 
