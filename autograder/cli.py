@@ -63,7 +63,12 @@ def grade(args: argparse.Namespace) -> int:
     from autograder.commands import grade as grade_command
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    return grade_command(Path(args.submission), args.assignment, formats, args.out)
+    if args.case_time_limit is not None and args.case_time_limit <= 0:
+        print("optim-grader grade: --case-time-limit must be positive", file=sys.stderr)
+        return 2
+    return grade_command(
+        Path(args.submission), args.assignment, formats, args.out, args.case_time_limit
+    )
 
 
 def check(args: argparse.Namespace) -> int:
@@ -84,6 +89,15 @@ def batch(args: argparse.Namespace) -> int:
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
         regrade=args.regrade, case_time_limit=args.case_time_limit,
     )  # fmt: skip
+
+
+def _add_case_time_limit(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--case-time-limit",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock limit per case (default: 10)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="text", help="text, json, gradescope, markdown or html"
     )
     grade_parser.add_argument("--out", type=Path, help="write the report here (default: stdout)")
+    _add_case_time_limit(grade_parser)
     grade_parser.set_defaults(run=grade)
 
     check_parser = commands.add_parser("check", help="a student's local check of the visible cases")
@@ -145,12 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"
     )
-    batch_parser.add_argument(
-        "--case-time-limit",
-        type=float,
-        metavar="SECONDS",
-        help="wall-clock limit per case (default: 10)",
-    )
+    _add_case_time_limit(batch_parser)
     batch_parser.set_defaults(run=batch)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")

@@ -10,15 +10,27 @@ from autograder.catalog import ASSIGNMENTS, Assignment
 EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
 
 
-def grade(submission: Path, assignment: str, formats: list[str], out: Path | None) -> int:
+def grade(
+    submission: Path,
+    assignment: str,
+    formats: list[str],
+    out: Path | None,
+    case_time_limit: float | None = None,
+) -> int:
     """Grade on every case against the reference; write each format to `out` or stdout."""
     from autograder.expectations import shared_reference
-    from autograder.grading import grade_submission
+    from autograder.grading import CASE_TIME_LIMIT, grade_submission
     from autograder.reports import render
     from autograder.rubric import load_rubric
 
-    report = grade_submission(submission, load_rubric(assignment), shared_reference())
-    rendered = "\n".join(render(report, fmt) for fmt in formats)
+    report = grade_submission(
+        submission,
+        load_rubric(assignment),
+        shared_reference(),
+        case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
+    )
+    color = out is None and sys.stdout.isatty()
+    rendered = "\n".join(render(report, fmt, color=color) for fmt in formats)
     if out is None:
         sys.stdout.write(rendered if rendered.endswith("\n") else rendered + "\n")
     else:
