@@ -75,12 +75,20 @@ def diagnosis_text(diagnosis: Diagnosis, section: str = "the update rule") -> st
     return f"likely mistake: {diagnosis.misconception.rstrip('.')}. Hint: {diagnosis.hint}"
 
 
-def headline(function: str, checks: tuple[CheckResult, ...]) -> str:
-    """One line per function: passed, or its most telling failure (visible cases first)."""
+def headline(
+    function: str, checks: tuple[CheckResult, ...], skipped: tuple[CheckResult, ...] = ()
+) -> str:
+    """One line per function: passed, or its most telling failure (visible cases first); the
+    cases this machine could not run are counted apart."""
     failed = [c for c in checks if not c.passed]
     if not failed:
-        return f"{function}: passed ({len(checks)} cases)"
+        return f"{function}: passed ({len(checks)} cases{_skipped(len(skipped))})"
     if all(c.status == "load_error" for c in checks):
         return f"{function}: not graded, the module did not load (see the error above)"
     first = min(failed, key=lambda c: (not c.visible, c.diagnosis is None))
     return f"{first.message} [{len(failed)} of {len(checks)} cases fail]"
+
+
+def _skipped(count: int) -> str:
+    """', 2 skipped: this machine cannot run them', or nothing."""
+    return f", {count} skipped: this machine cannot run them" if count else ""

@@ -19,7 +19,8 @@ from autograder.expectations import Expectations
 from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.submission import SubmissionError, open_submission
-from autograder.worker import CaseOutcome, run_cases
+from autograder.worker import CaseOutcome, messages, run_cases
+from autograder.worker.efficiency import SLOWDOWN_LIMIT
 
 CASE_TIME_LIMIT = 10.0
 DRAWABLE_DIMENSIONS = (1, 2)
@@ -42,18 +43,46 @@ def grade_submission(
         if functions is None or case.request.function in functions
     ]
     assignment = rubric.assignment
+    runnable = [c for c in selected if c.unavailable is None]
     try:
         with open_submission(submission, assignment.module) as module_path:
-            outcomes = run_cases(
-                module_path, [c.request for c in selected], case_time_limit=case_time_limit
+            ran = run_cases(
+                module_path,
+                [c.student_request for c in runnable],
+                case_time_limit=case_time_limit,
             )
     except SubmissionError as error:
         return _unloadable(submission, rubric, selected, str(error))
+    outcomes = _with_unavailable(selected, ran, submission.name)
     checks = grade_cases(selected, outcomes, expectations)
     errors = sorted({o.message for o in outcomes if o.status == "load_error"})
     return GradeReport(
         assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
     )
+
+
+def _with_unavailable(
+    cases: Sequence[Case], ran: Sequence[CaseOutcome], file: str
+) -> list[CaseOutcome]:
+    """The outcomes of `cases` in order: those that ran, and an "unavailable" one for each
+    case this machine cannot run, which never reached the worker."""
+    outcomes = iter(ran)
+    return [
+        next(outcomes)
+        if case.unavailable is None
+        else CaseOutcome(
+            case.student_request,
+            "unavailable",
+            messages.render(
+                "unavailable",
+                file=file,
+                function=case.request.function,
+                device=case.student_request.device,
+                reason=case.unavailable,
+            ),
+        )
+        for case in cases
+    ]
 
 
 def _unloadable(
@@ -73,9 +102,12 @@ def _unloadable(
 def _by_function(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[FunctionResult, ...]:
     results = []
     for graded in rubric.assignment.functions:
-        mine = tuple(c for c in checks if c.function == graded.name)
+        mine = [c for c in checks if c.function == graded.name]
         if mine:
-            results.append(FunctionResult(graded.name, mine, feedback.headline(graded.name, mine)))
+            ran = tuple(c for c in mine if not c.skipped)
+            skipped = tuple(c for c in mine if c.skipped)
+            headline = feedback.headline(graded.name, ran, skipped)
+            results.append(FunctionResult(graded.name, ran, headline, skipped))
     return tuple(results)
 
 
@@ -85,19 +117,25 @@ def grade_cases(
     """Grade each case; a diagnosis may use the cases of the same function that passed."""
     divergences = [
         _divergence(case, expectations.expected(case), outcome)
-        if outcome.ok and case.category != "purity"
+        if _compares(case, outcome)
         else None
         for case, outcome in zip(cases, outcomes, strict=True)
     ]
     passed = [
         case
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
-        if outcome.ok and divergence is None and case.category != "purity"
+        if _compares(case, outcome) and divergence is None
     ]
     return [
         grade_case(case, outcome, divergence, expectations, passed)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
+
+
+def _compares(case: Case, outcome: CaseOutcome) -> bool:
+    """Whether the case is graded on values that its run gave: one that ran to its end, not a
+    purity, device or efficiency check."""
+    return outcome.ok and case.category != "purity" and case.student_request.check == "trajectory"
 
 
 def grade_case(
@@ -108,8 +146,13 @@ def grade_case(
     passed: Sequence[Case] = (),
 ) -> CheckResult:
     """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
+    if outcome.status == "unavailable":
+        status = "skipped" if case.when_unavailable == "skip" else "unavailable"
+        return _result(case, status, outcome.message)
     if case.category == "purity":
         return _purity(case, outcome)
+    if case.student_request.check != "trajectory":
+        return _check(case, outcome)
     same_function = [c for c in passed if c.request.function == case.request.function]
     if not outcome.ok:
         message = outcome.message
@@ -136,6 +179,17 @@ def _purity(case: Case, outcome: CaseOutcome) -> CheckResult:
     return _result(case, "passed", f"{case.request.function}: leaves x and grad unchanged")
 
 
+def _check(case: Case, outcome: CaseOutcome) -> CheckResult:
+    """A device or efficiency check: passed if it ran to its end, else what stopped it."""
+    if not outcome.ok:
+        return _result(case, outcome.status, outcome.message)
+    function = case.request.function
+    if case.student_request.check == "efficiency":
+        speed = f"within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
+        return _result(case, "passed", f"{function}: {speed}")
+    return _result(case, "passed", f"{function}: runs without a host round trip; state follows x")
+
+
 def _result(
     case: Case,
     status: str,
@@ -145,15 +199,18 @@ def _result(
     plot: Plot | None = None,
 ) -> CheckResult:
     score = case.points if status == "passed" else 0.0
+    worth = 0.0 if status == "skipped" else case.points
     return CheckResult(
-        case.name, case.request.function, case.category, case.visible, case.points, score,
+        case.name, case.request.function, case.category, case.visible, worth, score,
         status, message, divergence, diagnosis, plot,
     )  # fmt: skip
 
 
 def _divergence(case: Case, expected: CaseOutcome, got: CaseOutcome) -> Divergence | None:
-    """Where `got` first leaves `expected`; state entries only count in the state category."""
-    dtype = getattr(torch, case.request.dtype)
+    """Where `got` first leaves `expected`; state entries only count in the state category. A
+    run on a GPU is held to float32's tolerance against the CPU's float64 reference."""
+    on_gpu = case.student_request.device != "cpu"
+    dtype = torch.float32 if on_gpu else getattr(torch, case.request.dtype)
     kind = case.request.kind
     if kind == "optimizer":
         assert expected.trajectory is not None and got.trajectory is not None

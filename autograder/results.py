@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 
 from autograder.compare import Divergence
 
-Status = str  # "passed", or a failure kind: "diverged", "not_implemented", "raised", "timeout", ...
+# "passed"; "skipped" (a case this machine cannot run, worth nothing here); or a failure kind:
+# "diverged", "not_implemented", "raised", "timeout", "host_sync", "slow", ...
+Status = str
 
 
 @dataclass(frozen=True)
@@ -54,14 +56,24 @@ class CheckResult:
     def passed(self) -> bool:
         return self.status == "passed"
 
+    @property
+    def skipped(self) -> bool:
+        """Neither passed nor failed: the case could not run here, and counts for nothing."""
+        return self.status == "skipped"
+
 
 @dataclass(frozen=True)
 class FunctionResult:
-    """The checks of one graded function; `headline` is its one-line summary for students."""
+    """The checks of one graded function; `headline` is its one-line summary for students.
+
+    `checks` are the graded ones; `skipped` those this machine could not run, kept apart since
+    they are neither passed nor failed and count for nothing.
+    """
 
     function: str
     checks: tuple[CheckResult, ...]
     headline: str
+    skipped: tuple[CheckResult, ...] = ()
 
     @property
     def score(self) -> float:
@@ -96,3 +108,7 @@ class GradeReport:
     @property
     def checks(self) -> tuple[CheckResult, ...]:
         return tuple(c for f in self.functions for c in f.checks)
+
+    @property
+    def skipped(self) -> tuple[CheckResult, ...]:
+        return tuple(c for f in self.functions for c in f.skipped)

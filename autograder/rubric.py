@@ -3,16 +3,25 @@
 A rubric gives each function its points and a list of case blocks; a block expands to one
 case per problem and option set. Each function's points split across the categories its cases
 use, in proportion to the rubric's weights, then equally among the cases of a category.
+
+A case this machine cannot run (one on "cuda" where there is no CUDA) is left out of that
+split when its block says `when_unavailable = "skip"` (the default): it is reported as
+skipped and worth nothing, and the other cases of its category share its points (the
+function's other categories, when none of them can run). With "fail" it keeps its points and
+scores zero.
 """
 
 from __future__ import annotations
 
 import itertools
 import tomllib
+from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
+
+import torch
 
 from autograder.catalog import Assignment, GradedFunction
 from autograder.catalog import assignment as find_assignment
@@ -24,8 +33,15 @@ RUBRICS = Path(__file__).parent / "rubrics"
 PROBLEM_CATEGORIES = ("convex", "ill-conditioned", "saddle", "non-convex", "stochastic", "probe")
 CATEGORIES = (
     *PROBLEM_CATEGORIES, "state", "purity", "dtype/shape", "values", "batches", "training",
+    "device", "efficiency",
 )  # fmt: skip
-_BLOCK_KEYS = {"problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds"}
+_BLOCK_KEYS = {
+    "problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds",
+    "check", "device", "size", "when_unavailable",
+}  # fmt: skip
+WhenUnavailable = Literal["skip", "fail"]
+WHEN_UNAVAILABLE: tuple[WhenUnavailable, ...] = get_args(WhenUnavailable)
+EFFICIENCY_PROBLEM = "quadratic_1d"  # f = x², coordinate by coordinate on any number of them
 
 
 class RubricError(ValueError):
@@ -34,17 +50,33 @@ class RubricError(ValueError):
 
 @dataclass(frozen=True)
 class Case:
-    """One graded run: what the worker runs, the rubric category it counts for, and its points."""
+    """One graded run, the rubric category it counts for, and its points.
+
+    `request` is the run whose expected values the case compares with, always one of the
+    reference on the CPU; `run`, when given, is what the student's function runs instead: a
+    device or efficiency check, or the same steps on a GPU, compared by value with `request`.
+    `unavailable` says what this machine lacks to run it (None: nothing); such a case is
+    skipped or failed as `when_unavailable` says.
+    """
 
     request: CaseRequest
     category: str
     visible: bool
     points: float
+    run: CaseRequest | None = None
+    unavailable: str | None = None
+    when_unavailable: WhenUnavailable = "skip"
+
+    @property
+    def student_request(self) -> CaseRequest:
+        """What the worker runs the student's function on."""
+        return self.request if self.run is None else self.run
 
     @property
     def name(self) -> str:
-        """FUNCTION/PROBLEM/options[/dtype][/shape], the name reports and the JSON use."""
-        r = self.request
+        """FUNCTION/PROBLEM/options[/dtype][/shape][/size][/device], the name reports and the
+        JSON use, and the category for the checks that are not comparisons of values."""
+        r = self.student_request
         parts = [r.function]
         if r.problem is not None:
             parts.append(r.problem)
@@ -60,7 +92,11 @@ class Case:
             parts.append(r.dtype)
         if r.shape is not None:
             parts.append("shape=" + ("x".join(map(str, r.shape)) or "scalar"))
-        if self.category in ("state", "purity"):
+        if r.check == "efficiency":
+            parts.append(f"size={r.size}")
+        if r.device != "cpu":
+            parts.append(r.device)
+        if self.category in ("state", "purity", "device", "efficiency"):
             parts.append(self.category)
         return "/".join(parts)
 
@@ -92,8 +128,9 @@ def _show(value: Any) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def load_rubric(name: str, path: Path | None = None) -> Rubric:
-    """The rubric of assignment `name`, from `path` (default: the kit's rubrics/NAME.toml)."""
+def load_rubric(name: str, path: Path | None = None, *, cuda: bool | None = None) -> Rubric:
+    """The rubric of assignment `name`, from `path` (default: the kit's rubrics/NAME.toml), for
+    a machine with CUDA or without (`cuda`; default: whether this one has it)."""
     path = path or RUBRICS / f"{name}.toml"
     assignment = find_assignment(name)
     try:
@@ -106,12 +143,13 @@ def load_rubric(name: str, path: Path | None = None) -> Rubric:
     functions = data.get("functions", {})
     for unknown in set(functions) - {f.name for f in assignment.functions}:
         raise RubricError(f"{path}: [functions.{unknown}] is not a function of {name}")
+    has_cuda = torch.cuda.is_available() if cuda is None else cuda
     cases: list[Case] = []
     for graded in assignment.functions:
         entry = functions.get(graded.name)
         if entry is None:
             raise RubricError(f"{path}: no [functions.{graded.name}] section; add its cases")
-        cases.extend(_function_cases(graded, entry, weights, path))
+        cases.extend(_function_cases(graded, entry, weights, path, has_cuda))
     return Rubric(assignment, tuple(cases))
 
 
@@ -124,67 +162,90 @@ def _weights(raw: Mapping[str, Any], path: Path) -> dict[str, float]:
     return {category: float(raw.get(category, 1.0)) for category in CATEGORIES}
 
 
+@dataclass(frozen=True)
+class _Draft:
+    """A case before its points: what the student's function runs, and how it counts."""
+
+    run: CaseRequest
+    category: str
+    visible: bool
+    when_unavailable: WhenUnavailable = "skip"
+
+
 def _function_cases(
-    graded: GradedFunction, entry: Mapping[str, Any], weights: Mapping[str, float], path: Path
+    graded: GradedFunction,
+    entry: Mapping[str, Any],
+    weights: Mapping[str, float],
+    path: Path,
+    cuda: bool,
 ) -> list[Case]:
     where = f"{path}: [functions.{graded.name}]"
     points = entry.get("points", graded.points)
     blocks = entry.get("cases", [])
     if not blocks:
         raise RubricError(f"{where} has no cases")
-    unweighted = [
-        (request, category, visible)
+    drafts = [
+        draft
         for index, block in enumerate(blocks)
-        for request, category, visible in _expand(graded, block, f"{where} case {index + 1}")
+        for draft in _expand(graded, block, f"{where} case {index + 1}")
     ]
-    per_category: dict[str, int] = {}
-    for _, category, _ in unweighted:
-        per_category[category] = per_category.get(category, 0) + 1
+    lacking = [_lacking(d.run, cuda) for d in drafts]
+    counts = [
+        why is None or d.when_unavailable == "fail" for d, why in zip(drafts, lacking, strict=True)
+    ]
+    per_category = Counter(d.category for d, n in zip(drafts, counts, strict=True) if n)
     total_weight = sum(weights[c] for c in per_category)
-    if total_weight <= 0:
+    if per_category and total_weight <= 0:
         raise RubricError(f"{where}: its categories {sorted(per_category)} all weigh 0")
-    return [
-        Case(
-            request,
-            category,
-            visible,
-            points * weights[category] / total_weight / per_category[category],
+    cases = []
+    for draft, why, counted in zip(drafts, lacking, counts, strict=True):
+        reference = _reference_request(draft.run)
+        earned = (
+            points * weights[draft.category] / total_weight / per_category[draft.category]
+            if counted
+            else 0.0
         )
-        for request, category, visible in unweighted
-    ]
+        run = None if reference == draft.run else draft.run
+        cases.append(Case(reference, draft.category, draft.visible, earned, run, why,
+                          draft.when_unavailable))  # fmt: skip
+    return cases
 
 
-def _expand(
-    graded: GradedFunction, block: Mapping[str, Any], where: str
-) -> Iterator[tuple[CaseRequest, str, bool]]:
+def _lacking(run: CaseRequest, cuda: bool) -> str | None:
+    """What a machine with or without CUDA lacks to run `run`; None: nothing."""
+    return "this machine has no CUDA device" if run.needs_cuda and not cuda else None
+
+
+def _reference_request(run: CaseRequest) -> CaseRequest:
+    """The reference's run a case compares with: the run itself when it records values on the
+    CPU; else the same steps recorded on the CPU in float64."""
+    if run.check == "trajectory" and run.device == "cpu":
+        return run
+    return replace(run, check="trajectory", size=0, device="cpu", dtype="float64")
+
+
+def _expand(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Iterator[_Draft]:
     common = {k: v for k, v in block.items() if k not in _BLOCK_KEYS}
     option_sets = block.get("options", [{}])
     visible = bool(block.get("visible", False))
-    dtype = block.get("dtype", "float64")
-    shape = block.get("shape")
-    steps = block.get("steps")
     try:
         if graded.kind == "optimizer":
-            problems = block.get("problems") or []
-            if not problems:
-                raise RubricError(f"{where}: an optimizer case needs `problems = [...]`")
-            for problem_name, options in itertools.product(problems, option_sets):
-                category = block.get("category") or find_problem(problem_name).category
-                request = CaseRequest(
-                    graded.name, "optimizer", problem_name, {**common, **options},
-                    steps=steps, dtype=dtype, shape=None if shape is None else tuple(shape),
-                )  # fmt: skip
-                yield request, _category(category, where), visible
-        elif graded.kind == "schedule":
+            yield from _optimizer_drafts(graded, block, common, option_sets, where)
+            return
+        for key in ("check", "device", "size", "when_unavailable"):
+            if key in block:
+                raise RubricError(f"{where}: `{key}` is for optimizer cases only")
+        if graded.kind == "schedule":
             for options in option_sets:
                 request = CaseRequest(
-                    graded.name, "schedule", None, {**common, **options}, steps=steps or 100
-                )
-                yield request, _category(block.get("category", "values"), where), visible
+                    graded.name, "schedule", None, {**common, **options},
+                    steps=block.get("steps") or 100,
+                )  # fmt: skip
+                yield _Draft(request, _category(block.get("category", "values"), where), visible)
         elif graded.kind == "training":
             for seed, options in itertools.product(block.get("seeds", [0]), option_sets):
                 request = _training_request(graded.name, {**common, **options}, seed, where)
-                yield request, _category(block.get("category", "training"), where), visible
+                yield _Draft(request, _category(block.get("category", "training"), where), visible)
         else:
             for seed in block.get("seeds", [0]):
                 request = CaseRequest(
@@ -194,13 +255,65 @@ def _expand(
                     batch_size=common["batch_size"],
                     seed=seed,
                 )
-                yield request, _category(block.get("category", "batches"), where), visible
+                yield _Draft(request, _category(block.get("category", "batches"), where), visible)
     except KeyError as error:
         raise RubricError(f"{where}: {error.args[0]}") from None
     except (TypeError, ValueError) as error:
         if isinstance(error, RubricError):
             raise
         raise RubricError(f"{where}: {error}") from None
+
+
+def _optimizer_drafts(
+    graded: GradedFunction,
+    block: Mapping[str, Any],
+    common: Mapping[str, Any],
+    option_sets: list[Mapping[str, Any]],
+    where: str,
+) -> Iterator[_Draft]:
+    """One case per problem and option set; `check`, `device` and `size` make it a device or
+    efficiency check, or a run on a GPU (hidden cases: `check` compares values only)."""
+    check, device = block.get("check", "trajectory"), block.get("device", "cpu")
+    when_unavailable = block.get("when_unavailable", "skip")
+    if when_unavailable not in WHEN_UNAVAILABLE:
+        raise RubricError(f"{where}: when_unavailable must be one of {WHEN_UNAVAILABLE}")
+    if block.get("visible", False) and (check != "trajectory" or device != "cpu"):
+        raise RubricError(
+            f"{where}: a {check} case on {device} cannot be visible: `optim-grader check` runs "
+            "only cases whose values it compares on the CPU; leave it hidden"
+        )
+    problems = block.get("problems") or ([EFFICIENCY_PROBLEM] if check == "efficiency" else [])
+    if not problems:
+        raise RubricError(f"{where}: an optimizer case needs `problems = [...]`")
+    shape = block.get("shape")
+    for problem_name, options in itertools.product(problems, option_sets):
+        request = CaseRequest(
+            graded.name, "optimizer", problem_name, {**common, **options},
+            steps=block.get("steps"), dtype=block.get("dtype", "float64"), device=device,
+            shape=None if shape is None else tuple(shape), check=check,
+            size=block.get("size", 0),
+        )  # fmt: skip
+        if check == "efficiency":
+            _check_elementwise(request, where)
+        default = "efficiency" if check == "efficiency" else "device"
+        if check == "trajectory" and device == "cpu":
+            default = find_problem(problem_name).category
+        category = _category(block.get("category") or default, where)
+        yield _Draft(request, category, bool(block.get("visible", False)), when_unavailable)
+
+
+def _check_elementwise(request: CaseRequest, where: str) -> None:
+    """A RubricError unless the problem gives a gradient for `size` coordinates of any value."""
+    x = torch.empty(request.size, device="meta")
+    try:
+        shape = find_problem(str(request.problem)).grad(x, 0).shape
+    except (RuntimeError, IndexError, ValueError):
+        shape = None
+    if shape != x.shape:
+        raise RubricError(
+            f"{where}: problem {request.problem} has no gradient coordinate by coordinate for "
+            f"an efficiency check of size {request.size}; use {EFFICIENCY_PROBLEM}"
+        )
 
 
 def _training_request(

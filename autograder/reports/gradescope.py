@@ -51,6 +51,10 @@ def _summary(report: GradeReport, hidden_visibility: str) -> str:
     if hidden:
         cases = "1 hidden case is" if hidden == 1 else f"{hidden} hidden cases are"
         lines += ["", f"{cases} graded too: results {_SHOWN_WHEN[hidden_visibility]}."]
+    if report.skipped:
+        count = len(report.skipped)
+        cases = "1 case was" if count == 1 else f"{count} cases were"
+        lines += ["", f"{cases} skipped, not counted: this machine cannot run them."]
     return "\n".join(lines) + "\n"
 
 

@@ -13,7 +13,13 @@ import html
 import io
 from typing import TYPE_CHECKING
 
-from autograder.reports.scores import failure_label, failures, shown_scores, status_word
+from autograder.reports.scores import (
+    failure_label,
+    failures,
+    shown_scores,
+    skipped_note,
+    status_word,
+)
 from autograder.results import CheckResult, FunctionResult, GradeReport, Plot
 
 if TYPE_CHECKING:
@@ -143,6 +149,9 @@ def render_html(report: GradeReport) -> str:
         body.append(f'<div class="errors"><strong>Could not grade</strong>{errors}</div>')
     body.append(_score_table(report))
     body += [_function_section(result, report.errors) for result in report.functions]
+    notes = [note for note in map(skipped_note, report.functions) if note is not None]
+    if notes:
+        body.append("<h2>Skipped, not counted</h2>" + "".join(f"<p>{_e(n)}</p>" for n in notes))
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{STYLE}</style></head>"

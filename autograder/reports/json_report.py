@@ -4,6 +4,8 @@
 
 Scores keep full precision, so the tests add up to the score. `status` is "passed" or
 "failed"; a failed test's output starts with its failure kind: "[diverged] adam: after ...".
+The cases this machine could not run (a GPU case without CUDA) are no tests: when there are
+some, "skipped" lists them, [{"name", "status": "skipped", "output"}], worth nothing.
 """
 
 from __future__ import annotations
@@ -35,4 +37,8 @@ def render_json(report: GradeReport) -> str:
         "tests": [case_record(c) for c in report.checks],
         "errors": list(report.errors),
     }
+    if report.skipped:
+        document["skipped"] = [
+            {"name": c.name, "status": c.status, "output": c.message} for c in report.skipped
+        ]
     return json.dumps(document, indent=2, allow_nan=False)

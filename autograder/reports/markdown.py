@@ -8,7 +8,13 @@ from __future__ import annotations
 
 import html
 
-from autograder.reports.scores import failure_label, failures, shown_scores, status_word
+from autograder.reports.scores import (
+    failure_label,
+    failures,
+    shown_scores,
+    skipped_note,
+    status_word,
+)
 from autograder.results import GradeReport
 
 MAX_CASES_PER_FUNCTION = 10
@@ -72,4 +78,7 @@ def render_markdown(report: GradeReport) -> str:
     lines += [f"> **Could not grade:** {escape(error)}\n" for error in report.errors]
     lines += function_table(report)
     lines += _failing_cases(report)
+    notes = [note for note in map(skipped_note, report.functions) if note is not None]
+    if notes:
+        lines += ["", "Skipped, not counted:", "", *(f"- {escape(note)}" for note in notes)]
     return "\n".join(lines) + "\n"

@@ -150,6 +150,16 @@ def status_word(result: FunctionResult) -> str:
     return "partial" if result.score > 0 else "failed"
 
 
+def skipped_note(result: FunctionResult) -> str | None:
+    """'adam: 4 cases skipped (adaptive.py: adam was not run on cuda: ...)' for the checks
+    this machine could not run, neither passed nor failed and worth nothing; None if none."""
+    if not result.skipped:
+        return None
+    count = len(result.skipped)
+    cases = "1 case" if count == 1 else f"{count} cases"
+    return f"{result.function}: {cases} skipped ({result.skipped[0].message})"
+
+
 def failure_label(check: CheckResult) -> str:
     """The failure kind, and 'hidden case' for a hidden one: 'diverged, hidden case'."""
     return check.status if check.visible else f"{check.status}, hidden case"

@@ -8,7 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from autograder.reports.scores import failure_label, failures, shown_scores, status_word
+from autograder.reports.scores import (
+    failure_label,
+    failures,
+    shown_scores,
+    skipped_note,
+    status_word,
+)
 from autograder.results import FunctionResult, GradeReport
 
 MAX_CASES_PER_FUNCTION = 10
@@ -60,4 +66,6 @@ def render_text(report: GradeReport, *, color: bool = False) -> str:
     lines += ["", *_table(report, color)]
     for result in report.functions:
         lines += _cases(result, report.errors, color)
+    notes = [note for note in map(skipped_note, report.functions) if note is not None]
+    lines += ["", "skipped, not counted:", *(f"  {note}" for note in notes)] if notes else []
     return "\n".join(lines) + "\n"

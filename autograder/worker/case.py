@@ -27,9 +27,16 @@ Status = Literal[
     "crashed",
     "invalid_reply",
     "load_error",
+    "host_sync",
+    "wrong_device",
+    "slow",
+    "unavailable",
 ]
 STATUSES: tuple[Status, ...] = get_args(Status)
+Check = Literal["trajectory", "device", "efficiency"]
+CHECKS: tuple[Check, ...] = get_args(Check)
 DTYPES = ("float64", "float32", "float16", "bfloat16")
+DEVICES = ("cpu", "cuda")
 KINDS: tuple[FunctionKind, ...] = get_args(FunctionKind)
 
 
@@ -48,6 +55,13 @@ class CaseRequest:
     `hyperparameters` are its keyword arguments, a schedule given by its kit name. `seed` also
     seeds the generator it is given. `require_finite` flags a NaN or inf result computed from
     finite inputs; turn it off for cases that diverge on purpose.
+
+    `check` says what an optimizer case looks at: "trajectory" (record the run on `device`,
+    "cpu" or "cuda", for comparison), "device" (run the problem on a GPU emulated on the CPU,
+    which every machine has: a host round trip or state left on the default device shows
+    there without a GPU; `device` stays "cpu") or "efficiency" (time steps on `size`
+    coordinates of the problem, whose gradient must be elementwise, against a vectorised
+    baseline step on `device`).
     """
 
     function: str
@@ -64,12 +78,15 @@ class CaseRequest:
     require_finite: bool = True
     optimizer: str | None = None
     optimizer_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    check: Check = "trajectory"
+    size: int = 0
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown function kind {self.kind!r}; known kinds: {KINDS}")
         if self.dtype not in DTYPES:
             raise ValueError(f"unsupported dtype {self.dtype!r}; supported: {DTYPES}")
+        self._validate_check()
         if self.kind == "optimizer" and self.problem is None:
             raise ValueError(f"the optimizer case of {self.function} names no problem")
         if self.kind == "schedule" and self.steps is None:
@@ -85,9 +102,30 @@ class CaseRequest:
                 f"the hyperparameters of {self.function} are not JSON values: {error}"
             ) from None
 
+    def _validate_check(self) -> None:
+        """A ValueError for a device or a check that the kind or the other fields rule out."""
+        if self.device not in DEVICES:
+            raise ValueError(f"unsupported device {self.device!r}; supported: {DEVICES}")
+        if self.check not in CHECKS:
+            raise ValueError(f"unknown check {self.check!r}; known checks: {CHECKS}")
+        if self.check != "trajectory" and self.kind != "optimizer":
+            raise ValueError(f"the {self.check} check of {self.function} needs an optimizer")
+        if self.check == "device" and self.device != "cpu":
+            raise ValueError(
+                f"the device check of {self.function} runs on a GPU emulated on the CPU: leave "
+                '`device` "cpu" (a trajectory case on "cuda" is the check on a real GPU)'
+            )
+        if (self.check == "efficiency") != (self.size > 0):
+            raise ValueError(f"the {self.function} case: `size` goes with the efficiency check")
+
+    @property
+    def needs_cuda(self) -> bool:
+        return self.device == "cuda"
+
     def to_json(self) -> dict[str, Any]:
         """A JSON object with every field (tuples become lists); the optimizer fields only for
-        a training case, so that the other kinds' JSON does not change."""
+        a training case and the check fields only for a check other than the trajectory, so
+        that the other cases' JSON does not change."""
         data: dict[str, Any] = {
             "function": self.function,
             "kind": self.kind,
@@ -105,6 +143,9 @@ class CaseRequest:
         if self.kind == "training":
             data["optimizer"] = self.optimizer
             data["optimizer_options"] = dict(self.optimizer_options)
+        if self.check != "trajectory":
+            data["check"] = self.check
+            data["size"] = self.size
         return data
 
     @classmethod

@@ -28,6 +28,16 @@ TEMPLATES: dict[Status, str] = {
     "invalid_reply": "{file}: the worker's reply for {function} was invalid ({reason}); do not "
     "write to the grader's pipe or change the grader's code",
     "load_error": "{file}: {reason}; fix it so that the module imports on its own",
+    "host_sync": "{file}: {function} calls {call} (or another host sync) inside the step{where}: "
+    "this synchronises with the GPU every step; keep every quantity a tensor on x's device "
+    "(Python numbers come only from the hyperparameters and the step count)",
+    "wrong_device": "{file}: {function}: {what} while x is {x_is}{where}; make tensors from x "
+    "(torch.zeros_like(x), x.new_zeros(())) or pass device=x.device and dtype=x.dtype, so that "
+    "they follow x",
+    "slow": "{file}: {function} is about {ratio}x slower than a vectorised step: is there a "
+    "Python loop over elements? ({time} per step on {size} coordinates, where a vectorised "
+    "step takes {baseline}; the limit is {limit}); compute with whole-tensor operations",
+    "unavailable": "{file}: {function} was not run on {device}: {reason}",
 }
 
 MODIFIED_INPUT = (

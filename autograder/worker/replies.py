@@ -26,6 +26,10 @@ REPORTED: frozenset[Status] = frozenset(
         "raised",
         "bad_return",
         "crashed",
+        "host_sync",
+        "wrong_device",
+        "slow",
+        "unavailable",
     }
 )
 ARGUMENTS = ("x", "grad")

@@ -1,0 +1,68 @@
+"""The device check, inside the worker: the student's steps on an emulated GPU.
+
+Every machine can run it (emulated_gpu.py): x and grad act as on "cuda", so `.item()`,
+`float(tensor)`, `.cpu()`, `.numpy()` or an `if` on a tensor raise where a GPU would
+synchronise, and a tensor made on the default device (`torch.zeros(x.shape)`) is found on the
+CPU when it meets x or ends in the state. Each step runs first as a plain CPU step, so that a
+function that is wrong anyway fails as it does everywhere else, then on the emulated GPU.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+
+from autograder.problems import problem as find_problem
+from autograder.worker.calls import (
+    Reply,
+    Student,
+    bad_return,
+    base_lr,
+    call_on_device,
+    call_student,
+    check_signature,
+    check_tensor,
+    misplaced_stop,
+)
+from autograder.worker.case import CaseRequest
+from autograder.worker.emulated_gpu import DEVICE, EMULATED, on_gpu, to_gpu
+
+
+def run_device_check(
+    student: Student, function: Callable[..., Any], request: CaseRequest, reply: Reply
+) -> None:
+    """Step the problem as usual and on the emulated GPU side by side; stop at the first step
+    on the GPU that makes a host round trip, mixes in a tensor of the host, or leaves a state
+    tensor off x's device or dtype. Nothing is recorded: the check passes or says why not."""
+    problem = find_problem(str(request.problem))
+    dtype = getattr(torch, request.dtype)
+    x_cpu, x_gpu = problem.start(dtype), problem.start(dtype)
+    view = tuple(x_cpu.shape) if request.shape is None else request.shape
+    state_cpu: dict[Any, Any] = {}
+    state_gpu: dict[Any, Any] = {}
+    hyperparameters = dict(request.hyperparameters)
+    arguments = {"x": x_cpu.reshape(view), "grad": x_cpu.reshape(view), "state": state_cpu}
+    check_signature(function, request, arguments, hyperparameters)
+    lr = base_lr(function, hyperparameters)
+    for step in range(1, 1 + (problem.steps if request.steps is None else request.steps)):
+        kwargs = dict(hyperparameters)
+        if lr is not None:
+            kwargs["lr"] = lr * problem.lr_scale(step - 1)
+        x_view, grad = x_cpu.reshape(view), problem.grad(x_cpu, step - 1).reshape(view)
+        finite = bool(torch.isfinite(x_view).all()) and bool(torch.isfinite(grad).all())
+        result = call_student(student, function, step, x_view.clone(), grad.clone(), state_cpu,
+                              **kwargs)  # fmt: skip
+        x_cpu = check_tensor(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
+        x_view = to_gpu(x_gpu.reshape(view).clone())
+        grad = to_gpu(problem.grad(x_gpu, step - 1).reshape(view))
+        given = (x_view, grad, state_gpu)
+        result = call_on_device(student, function, step, given, kwargs, EMULATED)
+        checked = check_tensor(request, step, result, x_view, finite_inputs=False)
+        if not on_gpu(checked):
+            raise bad_return(request, step, f"a tensor on cpu for x on {DEVICE}")
+        misplaced = misplaced_stop(state_gpu, x_view, step, EMULATED)
+        if misplaced is not None:
+            raise misplaced
+        x_gpu = checked.detach().reshape(x_gpu.shape)
