@@ -199,8 +199,11 @@ def misplaced_stop(
 
 def _raised(error: BaseException, student: Student, step: int | None) -> CaseStop:
     line, code = student_frame(error, student.path)
-    text = messages.one_line(str(error))
     name = type(error).__name__
+    try:
+        text = messages.one_line(str(error))
+    except BaseException:  # a student's exception whose __str__ itself raises
+        text = f"<unprintable {name}>"
     return CaseStop(
         "raised",
         step,
