@@ -91,6 +91,19 @@ def batch(args: argparse.Namespace) -> int:
     )  # fmt: skip
 
 
+def bundle(args: argparse.Namespace) -> int:
+    """Write what one platform installs for one assignment into OUT."""
+    from autograder.bundles import BundleError, writer
+
+    try:
+        writer(args.kind)(args.assignment, Path(args.output))
+    except BundleError as error:
+        print(f"optim-grader bundle {args.kind}: {error}", file=sys.stderr)
+        return 2
+    print(f"wrote the {args.kind} bundle of {args.assignment} to {args.output}")
+    return 0
+
+
 def _add_case_time_limit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case-time-limit",
@@ -162,6 +175,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_case_time_limit(batch_parser)
     batch_parser.set_defaults(run=batch)
+
+    bundle_parser = commands.add_parser(
+        "bundle", help="what a platform installs: student, gradescope, nbgrader, github"
+    )
+    bundle_parser.add_argument(
+        "kind", metavar="KIND", help="student, gradescope, nbgrader or github"
+    )
+    bundle_parser.add_argument("assignment", metavar="NAME", choices=[a.name for a in ASSIGNMENTS])
+    bundle_parser.add_argument(
+        "-o", "--output", required=True, metavar="OUT", help="where to write it"
+    )
+    bundle_parser.set_defaults(run=bundle)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
     demo_parser.set_defaults(run=demo)
