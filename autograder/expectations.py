@@ -17,8 +17,8 @@ from typing import Any, Protocol
 from autograder.results import Diagnosis
 from autograder.rubric import Case
 from autograder.worker import CaseOutcome, CaseRequest
-from autograder.worker.execute import Student, run_case
-from autograder.worker.replies import outcome_from_reply
+from autograder.worker.child.runners import Student, run_case
+from autograder.worker.host.replies import outcome_from_reply
 
 
 class Expectations(Protocol):

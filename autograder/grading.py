@@ -20,7 +20,7 @@ from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeRepo
 from autograder.rubric import Case, Rubric
 from autograder.submission import SubmissionError, open_submission
 from autograder.worker import CaseOutcome, messages, run_cases
-from autograder.worker.efficiency import SLOWDOWN_LIMIT
+from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 CASE_TIME_LIMIT = 10.0
 DRAWABLE_DIMENSIONS = (1, 2)

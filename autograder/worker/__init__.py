@@ -11,9 +11,9 @@ its own status and a fresh worker for the rest (session.py). launch.py alone sta
 the process.
 """
 
-from autograder.worker.case import STATUSES, CaseOutcome, CaseRequest, Status, viewed
-from autograder.worker.replies import receive_outcome
-from autograder.worker.session import WorkerError, run_cases
+from autograder.worker.host.replies import receive_outcome
+from autograder.worker.host.session import WorkerError, run_cases
+from autograder.worker.records import STATUSES, CaseOutcome, CaseRequest, Status, viewed
 
 __all__ = [
     "STATUSES",

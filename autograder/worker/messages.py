@@ -7,7 +7,7 @@ Every message names the student's file and function. Facts that come from studen
 from __future__ import annotations
 
 from autograder.catalog import FunctionKind
-from autograder.worker.case import Status
+from autograder.worker.records import Status
 
 TEXT_LIMIT = 300
 MESSAGE_LIMIT = 1000

@@ -27,10 +27,11 @@ from typing import Any
 
 import pytest
 
-from autograder.worker import CaseRequest, run_cases, session
-from autograder.worker.landlock import abi_version
-from autograder.worker.launch import WorkerProcess, start_worker, stop_worker
-from autograder.worker.sandbox import Limits, make_plan
+from autograder.worker import CaseRequest, run_cases
+from autograder.worker.confine.landlock import abi_version
+from autograder.worker.confine.sandbox import Limits, make_plan
+from autograder.worker.host import session
+from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
@@ -439,7 +440,7 @@ def test_stopping_a_worker_kills_it_and_removes_its_scratch_folder(tmp_path: Pat
 SWITCH = """
 import os, sys
 from pathlib import Path
-from autograder.worker import sandbox
+from autograder.worker.confine import sandbox
 
 missing = sandbox.drop_privileges("nobody", Path(sys.argv[1]), [Path(sys.argv[2])])
 print(os.getuid(), os.stat(sys.argv[1]).st_uid, missing)

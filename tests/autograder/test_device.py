@@ -24,9 +24,9 @@ from autograder.grading import _divergence, grade_submission
 from autograder.reports import render
 from autograder.rubric import Rubric, RubricError, load_rubric
 from autograder.worker import CaseRequest
-from autograder.worker.devices import foreign_device, host_round_trip, misplaced_state
-from autograder.worker.efficiency import SLOWDOWN_LIMIT, baseline_step, sizes
-from autograder.worker.execute import Student, run_case
+from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT, baseline_step, sizes
+from autograder.worker.child.gpu import foreign_device, host_round_trip, misplaced_state
+from autograder.worker.child.runners import Student, run_case
 from tests.fixtures.students.apply_mutation import student_module
 from tests.fixtures.students.device_mutations import DEVICE_MUTATIONS
 

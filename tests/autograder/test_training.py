@@ -36,8 +36,8 @@ from autograder.training import (
     two_moons,
 )
 from autograder.worker import CaseOutcome, CaseRequest, run_cases
+from autograder.worker.host.replies import outcome_from_reply
 from autograder.worker.protocol import ProtocolError
-from autograder.worker.replies import outcome_from_reply
 from reference.bugs import known_bugs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -32,8 +32,8 @@ from autograder.worker import (
     run_cases,
     viewed,
 )
+from autograder.worker.host.session import check_request
 from autograder.worker.protocol import ChannelClosed, encode_frame, encode_reply
-from autograder.worker.session import check_request
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "submissions"
 

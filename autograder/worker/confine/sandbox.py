@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import autograder
-from autograder.worker import landlock, seccomp
+from autograder.worker.confine import landlock, seccomp
 
 __all__ = ["Limits", "Plan", "confine", "drop_privileges", "make_plan"]
 

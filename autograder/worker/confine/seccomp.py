@@ -28,7 +28,7 @@ import os
 import platform
 import sys
 
-from autograder.worker import landlock
+from autograder.worker.confine import landlock
 
 __all__ = ["install"]
 

@@ -29,7 +29,7 @@ from autograder.training import (
 )
 from autograder.trajectory import snapshot
 from autograder.worker import messages
-from autograder.worker.calls import (
+from autograder.worker.child.calls import (
     CaseStop,
     Reply,
     Student,
@@ -44,10 +44,10 @@ from autograder.worker.calls import (
     require_device,
     student_frame,
 )
-from autograder.worker.case import CaseRequest, Check, Status
-from autograder.worker.device_check import run_device_check
-from autograder.worker.devices import CUDA
-from autograder.worker.efficiency import run_efficiency
+from autograder.worker.child.device_runner import run_device_check
+from autograder.worker.child.efficiency_runner import run_efficiency
+from autograder.worker.child.gpu import CUDA
+from autograder.worker.records import CaseRequest, Check, Status
 
 __all__ = ["Reply", "Student", "run_case", "student_frame"]
 MAX_STATE_KEY = 200

@@ -14,8 +14,8 @@ from torch import Tensor
 from autograder.training import minibatch_count
 from autograder.trajectory import Trajectory
 from autograder.worker import messages
-from autograder.worker.case import CaseOutcome, CaseRequest, Status
 from autograder.worker.protocol import ProtocolError, ReadExact, read_reply
+from autograder.worker.records import CaseOutcome, CaseRequest, Status
 
 REPORTED: frozenset[Status] = frozenset(
     {

@@ -1,4 +1,4 @@
-"""The worker process, `python -m autograder.worker.child`: loads one submission, runs its cases.
+"""The worker process (`python -m autograder.worker.child.main`): loads a submission, runs cases.
 
 It speaks the protocol on private copies of its stdin and stdout; the student's code sees
 /dev/null on fds 0, 1 and 2, so prints and reads cannot touch the channel nor fill anything.
@@ -24,8 +24,8 @@ import torch
 
 import autograder
 from autograder.worker import messages
-from autograder.worker.case import CaseRequest
-from autograder.worker.execute import Reply, Student, run_case, student_frame
+from autograder.worker.child.runners import Reply, Student, run_case, student_frame
+from autograder.worker.confine.sandbox import Plan, confine
 from autograder.worker.protocol import (
     MAX_ARRAYS,
     MAX_PAYLOAD_BYTES,
@@ -33,7 +33,7 @@ from autograder.worker.protocol import (
     encode_reply,
     read_frame,
 )
-from autograder.worker.sandbox import Plan, confine
+from autograder.worker.records import CaseRequest
 
 FORBIDDEN = ("reference", "solutions")
 

@@ -20,9 +20,9 @@ from torch import Tensor
 
 from autograder.trajectory import default_lr
 from autograder.worker import messages
-from autograder.worker.case import CaseRequest, Status
-from autograder.worker.devices import Device, foreign_device, host_round_trip, misplaced_state
-from autograder.worker.emulated_gpu import HostRoundTrip, MixedDevices
+from autograder.worker.child.emulated_gpu import HostRoundTrip, MixedDevices
+from autograder.worker.child.gpu import Device, foreign_device, host_round_trip, misplaced_state
+from autograder.worker.records import CaseRequest, Status
 
 
 @dataclass(frozen=True)

@@ -24,8 +24,9 @@ import torch
 
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
-from autograder.worker.case import CaseOutcome, CaseRequest
-from autograder.worker.launch import WorkerProcess, start_worker, stop_worker, watch
+from autograder.worker.confine.sandbox import Limits
+from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker, watch
+from autograder.worker.host.replies import optional, optional_text, receive_outcome, text
 from autograder.worker.protocol import (
     ChannelClosed,
     ChannelTimeout,
@@ -33,8 +34,7 @@ from autograder.worker.protocol import (
     encode_frame,
     read_reply,
 )
-from autograder.worker.replies import optional, optional_text, receive_outcome, text
-from autograder.worker.sandbox import Limits
+from autograder.worker.records import CaseOutcome, CaseRequest
 
 START_TIME_LIMIT = 120.0
 EXIT_GRACE = 1.0

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from autograder.problems import problem as find_problem
-from autograder.worker.calls import (
+from autograder.worker.child.calls import (
     Reply,
     Student,
     bad_return,
@@ -26,8 +26,8 @@ from autograder.worker.calls import (
     check_tensor,
     misplaced_stop,
 )
-from autograder.worker.case import CaseRequest
-from autograder.worker.emulated_gpu import DEVICE, EMULATED, on_gpu, to_gpu
+from autograder.worker.child.emulated_gpu import DEVICE, EMULATED, on_gpu, to_gpu
+from autograder.worker.records import CaseRequest
 
 
 def run_device_check(

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import IO
 
 import autograder
-from autograder.worker import reaper
+from autograder.worker.confine import reaper
+from autograder.worker.confine.sandbox import Limits, Plan, make_plan
 from autograder.worker.protocol import ChannelClosed, ChannelTimeout
-from autograder.worker.sandbox import Limits, Plan, make_plan
 
 KIT_ROOT = Path(autograder.__file__).resolve().parent.parent
 REAPER = Path(reaper.__file__).resolve()
@@ -133,7 +133,7 @@ def start_worker(
     the module's path."""
     scratch = Path(tempfile.mkdtemp(prefix="optim-grader-scratch-"))
     plan = make_plan(module_folder, scratch, Limits() if limits is None else limits, gpu=gpu)
-    command = [sys.executable, "-m", "autograder.worker.child"]
+    command = [sys.executable, "-m", "autograder.worker.child.main"]
     try:
         process = subprocess.Popen(
             [sys.executable, "-I", "-S", str(REAPER), str(os.getpid()), "--", *command],

@@ -20,7 +20,7 @@ from torch import Tensor
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
-from autograder.worker.devices import Device
+from autograder.worker.child.gpu import Device
 
 DEVICE = "cuda"
 _MARK = "_optim_grader_on_gpu"

@@ -1,6 +1,6 @@
 """The guard between the grading process and its worker: no process the student starts outlives it.
 
-    python -I -S reaper.py GRADER_PID -- python -m autograder.worker.child
+    python -I -S reaper.py GRADER_PID -- python -m autograder.worker.child.main
 
 The guard makes itself a child subreaper (Linux), so that every process the worker starts
 and abandons, even one that left the worker's session with setsid, is re-parented to the

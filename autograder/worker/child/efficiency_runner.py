@@ -22,7 +22,7 @@ from torch import Tensor
 
 from autograder.problems import Problem
 from autograder.problems import problem as find_problem
-from autograder.worker.calls import (
+from autograder.worker.child.calls import (
     CaseStop,
     Reply,
     Student,
@@ -31,7 +31,7 @@ from autograder.worker.calls import (
     check_tensor,
     require_device,
 )
-from autograder.worker.case import CaseRequest
+from autograder.worker.records import CaseRequest
 
 SLOWDOWN_LIMIT = 20.0
 SLACK = 1e-3  # seconds
