@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+from autograder.commands import EXIT_NOT_GRADED
+from autograder.config import CASE_TIME_LIMIT
+from autograder.errors import OptimGraderError
 
 
 def _assignment_record(assignment: Assignment) -> dict[str, object]:
@@ -93,13 +99,9 @@ def batch(args: argparse.Namespace) -> int:
 
 def bundle(args: argparse.Namespace) -> int:
     """Write what one platform installs for one assignment into OUT."""
-    from autograder.bundles import BundleError, writer
+    from autograder.bundles import writer
 
-    try:
-        writer(args.kind)(args.assignment, Path(args.output))
-    except BundleError as error:
-        print(f"optim-grader bundle {args.kind}: {error}", file=sys.stderr)
-        return 2
+    writer(args.kind)(args.assignment, Path(args.output))
     print(f"wrote the {args.kind} bundle of {args.assignment} to {args.output}")
     return 0
 
@@ -109,7 +111,7 @@ def _add_case_time_limit(parser: argparse.ArgumentParser) -> None:
         "--case-time-limit",
         type=float,
         metavar="SECONDS",
-        help="wall-clock limit per case (default: 10)",
+        help=f"wall-clock limit per case (default: {CASE_TIME_LIMIT:g})",
     )
 
 
@@ -194,6 +196,33 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; a kit error becomes one line and exit status 2, and any other
+    exception is reported as a bug of the kit, its traceback written to a file."""
     args = build_parser().parse_args(argv)
-    status: int = args.run(args)
+    try:
+        status: int = args.run(args)
+    except OptimGraderError as error:
+        print(f"optim-grader {args.command}: {error}", file=sys.stderr)
+        return EXIT_NOT_GRADED
+    except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    except Exception as error:  # a bug of the kit: say so briefly, keep the details
+        print(f"optim-grader {args.command}: {internal_error(error)}", file=sys.stderr)
+        return EXIT_NOT_GRADED
     return status
+
+
+def internal_error(error: Exception) -> str:
+    """A short account of a bug of the kit, with the file its full traceback was written to."""
+    with tempfile.NamedTemporaryFile(
+        "w", prefix="optim-grader-traceback-", suffix=".txt", delete=False
+    ) as stream:
+        traceback.print_exception(error, file=stream)
+    from autograder.worker.messages import one_line
+
+    summary = one_line(f"{type(error).__name__}: {error}", 200)
+    return (
+        f"internal error of optim-grader ({summary}); the full traceback is in {stream.name}: "
+        "please send that file to the course staff"
+    )

@@ -18,8 +18,9 @@ def grade(
     case_time_limit: float | None = None,
 ) -> int:
     """Grade on every case against the reference; write each format to `out` or stdout."""
+    from autograder.config import CASE_TIME_LIMIT
     from autograder.expectations import shared_reference
-    from autograder.grading import CASE_TIME_LIMIT, grade_submission
+    from autograder.grading import grade_submission
     from autograder.reports import render
     from autograder.rubric import load_rubric
 
@@ -96,8 +97,8 @@ def batch(
 ) -> int:
     """Grade a class folder into `out`; 0 all graded, 1 some could not be, 2 bad input,
     130 interrupted (Ctrl-C, as shells count it)."""
-    from autograder.batch import ClassFolderError, GradebookError, run_batch
-    from autograder.grading import CASE_TIME_LIMIT
+    from autograder.batch import run_batch
+    from autograder.config import CASE_TIME_LIMIT
 
     try:
         result = run_batch(
@@ -108,9 +109,6 @@ def batch(
             regrade=regrade,
             case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
         )
-    except (ClassFolderError, GradebookError) as error:
-        print(f"optim-grader batch: {error}", file=sys.stderr)
-        return EXIT_NOT_GRADED
     except KeyboardInterrupt:
         print(
             f"optim-grader batch: interrupted; what was graded is in {out}/gradebook.sqlite: "

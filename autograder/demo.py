@@ -10,13 +10,13 @@ from pathlib import Path
 from typing import TextIO
 
 from autograder.catalog import ASSIGNMENTS
+from autograder.config import DEMO_CASE_TIME_LIMIT
 from autograder.expectations import shared_reference
 from autograder.grading import grade_submission
 from autograder.results import GradeReport
 from autograder.rubric import load_rubric
 
 SAMPLE_CLASS = Path(__file__).resolve().parents[1] / "examples" / "class"
-DEMO_CASE_TIME_LIMIT = 2.0  # the sample class has students whose code never returns
 
 
 def grade_class(root: Path = SAMPLE_CLASS) -> dict[str, dict[str, GradeReport]]:

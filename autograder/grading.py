@@ -15,14 +15,15 @@ import torch
 
 from autograder import feedback
 from autograder.compare import Divergence, first_difference, first_divergence
+from autograder.config import CASE_TIME_LIMIT
+from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
-from autograder.submission import SubmissionError, open_submission
+from autograder.submission import open_submission
 from autograder.worker import CaseOutcome, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
-CASE_TIME_LIMIT = 10.0
 DRAWABLE_DIMENSIONS = (1, 2)
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 
+from autograder.config import dtype_name
 from autograder.expectations import Expectations
 from autograder.results import Diagnosis
 from autograder.rubric import Case, Rubric
@@ -27,7 +28,7 @@ FORMAT_VERSION = 1
 
 
 def _tensor_json(tensor: torch.Tensor) -> dict[str, Any]:
-    return {"dtype": str(tensor.dtype).removeprefix("torch."), "shape": list(tensor.shape),
+    return {"dtype": dtype_name(tensor.dtype), "shape": list(tensor.shape),
             "values": tensor.detach().reshape(-1).tolist()}  # fmt: skip
 
 

@@ -25,6 +25,7 @@ import torch
 
 from autograder.catalog import Assignment, GradedFunction
 from autograder.catalog import assignment as find_assignment
+from autograder.errors import RubricError
 from autograder.problems import problem as find_problem
 from autograder.training import OPTIMIZERS, SCHEDULES
 from autograder.worker import CaseRequest
@@ -42,10 +43,6 @@ _BLOCK_KEYS = {
 WhenUnavailable = Literal["skip", "fail"]
 WHEN_UNAVAILABLE: tuple[WhenUnavailable, ...] = get_args(WhenUnavailable)
 EFFICIENCY_PROBLEM = "quadratic_1d"  # f = x², coordinate by coordinate on any number of them
-
-
-class RubricError(ValueError):
-    """A rubric file that cannot be used; the message names the file, the entry and the fix."""
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ import zipfile
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
+from autograder.errors import SubmissionError
+
 __all__ = ["SubmissionError", "locate_module", "notebook_source", "open_submission"]
 
 MAX_ARCHIVE_BYTES = 64 * 2**20
@@ -25,10 +27,6 @@ NON_PYTHON_CELL_MAGICS = frozenset(
     {"bash", "sh", "script", "html", "javascript", "js", "latex", "markdown", "svg", "perl",
      "ruby", "writefile", "sx", "system", "file"}
 )  # fmt: skip
-
-
-class SubmissionError(ValueError):
-    """A submission the kit cannot grade as it is; the message says what to submit instead."""
 
 
 def _how_to_submit(module_name: str) -> str:

@@ -8,14 +8,12 @@ outputs.py regenerates grades.csv, the feedback pages and the class report (clas
 from the gradebook.
 """
 
-from autograder.batch.discover import ClassFolderError, Submission, discover
-from autograder.batch.gradebook import GradebookError, open_gradebook
+from autograder.batch.discover import Submission, discover
+from autograder.batch.gradebook import open_gradebook
 from autograder.batch.run import BatchResult, run_batch
 
 __all__ = [
     "BatchResult",
-    "ClassFolderError",
-    "GradebookError",
     "Submission",
     "discover",
     "open_gradebook",

@@ -15,14 +15,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.errors import ClassFolderError
 from autograder.submission import IGNORED_FOLDERS
 
 SUBMISSION_SUFFIXES = (".py", ".zip", ".ipynb")
 HASH_CHUNK = 1 << 20
-
-
-class ClassFolderError(ValueError):
-    """The class folder itself cannot be graded (missing, not a folder, no submission)."""
 
 
 @dataclass(frozen=True)

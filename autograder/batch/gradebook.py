@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from autograder.errors import GradebookError
 from autograder.results import CheckResult, GradeReport
 
 SCHEMA_VERSION = 1
@@ -72,10 +73,6 @@ CREATE TABLE IF NOT EXISTS attempts (   -- gradings begun and not yet recorded
 );
 """
 TABLES = ("checks", "function_scores", "submissions")  # children first, for deletes
-
-
-class GradebookError(RuntimeError):
-    """A gradebook file this batch must not write to; the message says what to do."""
 
 
 @dataclass(frozen=True)

@@ -23,8 +23,9 @@ from autograder.batch.discover import Submission, discover
 from autograder.batch.gradebook import Gradebook, Graded, open_gradebook
 from autograder.batch.outputs import GRADEBOOK, write_outputs
 from autograder.batch.progress import Reporter, reporter
+from autograder.config import CASE_TIME_LIMIT
 from autograder.expectations import Expectations, shared_reference
-from autograder.grading import CASE_TIME_LIMIT, grade_submission
+from autograder.grading import grade_submission
 from autograder.reports import render
 from autograder.reports.scores import points, rounded
 from autograder.results import GradeReport

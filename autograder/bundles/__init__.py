@@ -10,10 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-
-class BundleError(ValueError):
-    """A bundle that cannot be written as asked; the message names the thing and the fix."""
-
+from autograder.errors import BundleError
 
 BundleWriter = Callable[[str, Path], None]
 

@@ -15,7 +15,6 @@ from autograder.release.artifacts import (
     build_assignment,
     read_source,
 )
-from autograder.release.regions import ReleaseError
 from autograder.release.stub import NOTE, make_stub, not_implemented_message
 from autograder.release.sync import (
     PROJECT_ROOT,
@@ -35,7 +34,6 @@ __all__ = [
     "Artifacts",
     "AssignmentSource",
     "Difference",
-    "ReleaseError",
     "build_assignment",
     "build_release",
     "differences",

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.catalog import Assignment
+from autograder.errors import ReleaseError
 from autograder.release.notebook import release_notebook
 from autograder.release.readme import student_readme
-from autograder.release.regions import ReleaseError
 from autograder.release.stub import make_stub
 
 # Entries of assignments/NAME/ that release leaves alone: the caches that running the checks

@@ -14,11 +14,11 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from autograder.errors import ReleaseError
 from autograder.release.regions import (
     HIDDEN_TESTS,
     SOLUTION,
     Region,
-    ReleaseError,
     assert_no_leak,
     enclosing_functions,
     find_regions,

@@ -11,9 +11,7 @@ import ast
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-
-class ReleaseError(ValueError):
-    """solutions/ cannot be released as it is; the message names the file, the line and the fix."""
+from autograder.errors import ReleaseError
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ import ast
 import json
 from collections.abc import Sequence
 
+from autograder.errors import ReleaseError
 from autograder.release.regions import (
     SOLUTION,
-    ReleaseError,
     assert_no_leak,
     enclosing_functions,
     find_regions,

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Literal
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+from autograder.errors import ReleaseError
 from autograder.release.artifacts import UNMANAGED, build_assignment, read_source
-from autograder.release.regions import ReleaseError
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 RELEASE_DIR = "assignments"

@@ -12,7 +12,7 @@ the process.
 """
 
 from autograder.worker.host.replies import receive_outcome
-from autograder.worker.host.session import WorkerError, run_cases
+from autograder.worker.host.session import run_cases
 from autograder.worker.records import STATUSES, CaseOutcome, CaseRequest, Status, viewed
 
 __all__ = [
@@ -20,7 +20,6 @@ __all__ = [
     "CaseOutcome",
     "CaseRequest",
     "Status",
-    "WorkerError",
     "receive_outcome",
     "run_cases",
     "viewed",

@@ -19,14 +19,13 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.errors import ProtocolError
+
 __all__ = [
     "MAX_ARRAYS",
     "MAX_FRAME_BYTES",
     "MAX_PAYLOAD_BYTES",
     "WIRE_DTYPES",
-    "ChannelClosed",
-    "ChannelTimeout",
-    "ProtocolError",
     "ReadExact",
     "decode_array",
     "encode_frame",
@@ -50,18 +49,6 @@ _WIRE_NAMES = {dtype: name for name, dtype in WIRE_DTYPES.items()}
 
 ReadExact = Callable[[int], bytes]
 """Reads exactly n bytes; raises ChannelClosed at end of stream, ChannelTimeout past a deadline."""
-
-
-class ProtocolError(ValueError):
-    """A message that breaks the wire format: its sender is not a well-behaved worker."""
-
-
-class ChannelClosed(EOFError):
-    """The other end closed the pipe (the worker exited) before a message was complete."""
-
-
-class ChannelTimeout(TimeoutError):
-    """A message did not arrive before its deadline."""
 
 
 def encode_frame(message: Any) -> bytes:

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from autograder import expectations as expectations_module
-from autograder.batch import ClassFolderError, GradebookError, discover, open_gradebook
+from autograder.batch import discover, open_gradebook
 from autograder.batch.class_report import render_class_report
 from autograder.batch.discover import content_hash
 from autograder.batch.gradebook import Graded, Stored
@@ -28,6 +28,7 @@ from autograder.batch.outputs import grades_csv, write_atomically
 from autograder.batch.progress import LineReporter
 from autograder.catalog import assignment as find_assignment
 from autograder.cli import main
+from autograder.errors import ClassFolderError, GradebookError
 from autograder.expectations import ReferenceExpectations, shared_reference
 from autograder.grading import grade_submission
 from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport

@@ -19,10 +19,11 @@ import torch
 
 import reference
 from autograder.cli import main
+from autograder.errors import RubricError
 from autograder.expectations import ReferenceExpectations, run_in_process, shared_reference
 from autograder.grading import _divergence, grade_submission
 from autograder.reports import render
-from autograder.rubric import Rubric, RubricError, load_rubric
+from autograder.rubric import Rubric, load_rubric
 from autograder.worker import CaseRequest
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT, baseline_step, sizes
 from autograder.worker.child.gpu import foreign_device, host_round_trip, misplaced_state

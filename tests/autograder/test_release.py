@@ -16,12 +16,12 @@ import torch
 from torch import Tensor
 
 from autograder.catalog import ASSIGNMENTS, Assignment, GradedFunction
+from autograder.errors import ReleaseError
 from autograder.release import (
     ARTIFACT_BUILDERS,
     NOTE,
     PROJECT_ROOT,
     AssignmentSource,
-    ReleaseError,
     build_assignment,
     make_stub,
     read_source,

@@ -9,8 +9,9 @@ import pytest
 
 import reference
 from autograder.catalog import ASSIGNMENTS
+from autograder.errors import RubricError
 from autograder.expectations import ReferenceExpectations
-from autograder.rubric import RubricError, load_rubric
+from autograder.rubric import load_rubric
 
 NAMES = [a.name for a in ASSIGNMENTS]
 # Keywords with a single valid value, which no case can vary.

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from autograder import submission
-from autograder.submission import SubmissionError, locate_module, notebook_source, open_submission
+from autograder.errors import SubmissionError
+from autograder.submission import locate_module, notebook_source, open_submission
 
 MODULE = "def adam(x, grad, state, **hyperparameters):\n    return x - 0.001 * grad\n"
 

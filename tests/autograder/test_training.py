@@ -20,13 +20,14 @@ from torch.optim import lr_scheduler
 
 import reference
 from autograder.compare import first_difference
+from autograder.errors import ProtocolError, RubricError
 from autograder.expectations import run_in_process
 from autograder.feedback import divergence_message
 from autograder.grading import _divergence
 from autograder.plotting import decision_boundaries
 from autograder.public_expected import outcome_from_json, outcome_json
 from autograder.results import Diagnosis
-from autograder.rubric import Case, RubricError, load_rubric
+from autograder.rubric import Case, load_rubric
 from autograder.training import (
     OPTIMIZERS,
     SCHEDULES,
@@ -37,7 +38,6 @@ from autograder.training import (
 )
 from autograder.worker import CaseOutcome, CaseRequest, run_cases
 from autograder.worker.host.replies import outcome_from_reply
-from autograder.worker.protocol import ProtocolError
 from reference.bugs import known_bugs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,18 +22,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autograder.errors import ChannelClosed, WorkerError
 from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
-from autograder.worker import (
-    CaseOutcome,
-    CaseRequest,
-    WorkerError,
-    receive_outcome,
-    run_cases,
-    viewed,
-)
+from autograder.worker import CaseOutcome, CaseRequest, receive_outcome, run_cases, viewed
 from autograder.worker.host.session import check_request
-from autograder.worker.protocol import ChannelClosed, encode_frame, encode_reply
+from autograder.worker.protocol import encode_frame, encode_reply
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "submissions"
 

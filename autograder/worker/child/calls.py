@@ -18,6 +18,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.config import dtype_name
 from autograder.trajectory import default_lr
 from autograder.worker import messages
 from autograder.worker.child.emulated_gpu import HostRoundTrip, MixedDevices
@@ -220,10 +221,6 @@ def bad_return(
 ) -> CaseStop:
     expected = expected or messages.EXPECTED_RETURNS[request.kind]
     return CaseStop("bad_return", step, what=what, expected=expected)
-
-
-def dtype_name(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")
 
 
 def check_tensor(

@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.config import dtype_name
+
 # What a line of source shows of the host round trip it makes, most telling first.
 HOST_CALLS = (
     (".item(", "`.item()`"),
@@ -95,9 +97,5 @@ def misplaced_state(
         if where != device_of(x):
             return str(name), f"on {where}", f"on {device_of(x)}"
         if value.ndim > 0 and value.dtype != x.dtype:
-            return str(name), _dtype(value.dtype), _dtype(x.dtype)
+            return str(name), dtype_name(value.dtype), dtype_name(x.dtype)
     return None
-
-
-def _dtype(dtype: torch.dtype) -> str:
-    return str(dtype).removeprefix("torch.")

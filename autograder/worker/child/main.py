@@ -22,17 +22,12 @@ from typing import Any
 
 import torch
 
-import autograder
+from autograder.config import KIT_ROOT
+from autograder.errors import ChannelClosed
 from autograder.worker import messages
 from autograder.worker.child.runners import Reply, Student, run_case, student_frame
 from autograder.worker.confine.sandbox import Plan, confine
-from autograder.worker.protocol import (
-    MAX_ARRAYS,
-    MAX_PAYLOAD_BYTES,
-    ChannelClosed,
-    encode_reply,
-    read_frame,
-)
+from autograder.worker.protocol import MAX_ARRAYS, MAX_PAYLOAD_BYTES, encode_reply, read_frame
 from autograder.worker.records import CaseRequest
 
 FORBIDDEN = ("reference", "solutions")
@@ -85,12 +80,11 @@ class ForbiddenImports(importlib.abc.MetaPathFinder):
 def isolate(module_folder: Path) -> None:
     """Drop the kit's folder from sys.path (unless it is site-packages), block the
     forbidden packages, and put the student's folder first, as Python does for a script."""
-    kit_root = Path(autograder.__file__).resolve().parent.parent
     site_folders = {
         Path(p).resolve() for p in [*site.getsitepackages(), site.getusersitepackages()]
     }
-    if kit_root not in site_folders:
-        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != kit_root]
+    if KIT_ROOT not in site_folders:
+        sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != KIT_ROOT]
     sys.meta_path.insert(0, ForbiddenImports())
     for name in [n for n in sys.modules if n.partition(".")[0] in FORBIDDEN]:
         del sys.modules[name]

@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 from autograder.catalog import FunctionKind
+from autograder.config import MAX_STATE_KEY, dtype_name
 from autograder.problems import problem as find_problem
 from autograder.training import (
     NOISE,
@@ -39,7 +40,6 @@ from autograder.worker.child.calls import (
     call_student,
     check_signature,
     check_tensor,
-    dtype_name,
     misplaced_stop,
     require_device,
     student_frame,
@@ -50,7 +50,6 @@ from autograder.worker.child.gpu import CUDA
 from autograder.worker.records import CaseRequest, Check, Status
 
 __all__ = ["Reply", "Student", "run_case", "student_frame"]
-MAX_STATE_KEY = 200
 
 
 def run_case(student: Student, request: CaseRequest) -> Reply:

@@ -40,13 +40,11 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import autograder
+from autograder.config import KIT_ROOT, PACKAGE
 from autograder.worker.confine import landlock, seccomp
 
 __all__ = ["Limits", "Plan", "confine", "drop_privileges", "make_plan"]
 
-PACKAGE = Path(autograder.__file__).resolve().parent
-KIT_ROOT = PACKAGE.parent
 HIDDEN_IN_KIT = ("reference", "solutions", "tests", "examples")
 SYSTEM_READ = (
     "/usr", "/lib", "/lib64", "/lib32", "/etc/ld.so.cache", "/etc/localtime",

@@ -26,12 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-import autograder
+from autograder.config import KIT_ROOT
+from autograder.errors import ChannelClosed, ChannelTimeout
 from autograder.worker.confine import reaper
 from autograder.worker.confine.sandbox import Limits, Plan, make_plan
-from autograder.worker.protocol import ChannelClosed, ChannelTimeout
 
-KIT_ROOT = Path(autograder.__file__).resolve().parent.parent
 REAPER = Path(reaper.__file__).resolve()
 STDERR_TAIL_CHUNKS = 16
 CHUNK = 1 << 20

@@ -11,10 +11,12 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.config import MAX_STATE_KEY
+from autograder.errors import ProtocolError
 from autograder.training import minibatch_count
 from autograder.trajectory import Trajectory
 from autograder.worker import messages
-from autograder.worker.protocol import ProtocolError, ReadExact, read_reply
+from autograder.worker.protocol import ReadExact, read_reply
 from autograder.worker.records import CaseOutcome, CaseRequest, Status
 
 REPORTED: frozenset[Status] = frozenset(
@@ -34,7 +36,6 @@ REPORTED: frozenset[Status] = frozenset(
 )
 ARGUMENTS = ("x", "grad")
 FLOATS = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
-MAX_STATE_KEY = 200
 
 
 def receive_outcome(

@@ -22,29 +22,20 @@ from typing import Any
 
 import torch
 
+from autograder.config import CASE_TIME_LIMIT, WORKER_START_TIME_LIMIT
+from autograder.errors import ChannelClosed, ChannelTimeout, ProtocolError, WorkerError
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
 from autograder.worker.confine.sandbox import Limits
 from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker, watch
 from autograder.worker.host.replies import optional, optional_text, receive_outcome, text
-from autograder.worker.protocol import (
-    ChannelClosed,
-    ChannelTimeout,
-    ProtocolError,
-    encode_frame,
-    read_reply,
-)
+from autograder.worker.protocol import encode_frame, read_reply
 from autograder.worker.records import CaseOutcome, CaseRequest
 
-START_TIME_LIMIT = 120.0
 EXIT_GRACE = 1.0
 KILLS_PER_FUNCTION = 2
 HOST_DEVICES = ("cpu", "meta")
 _warned: set[str] = set()
-
-
-class WorkerError(RuntimeError):
-    """The worker could not start at all: a problem of the kit or the machine, not the student."""
 
 
 class LoadFailure(Exception):
@@ -59,8 +50,8 @@ def run_cases(
     module_path: Path,
     requests: Sequence[CaseRequest],
     *,
-    case_time_limit: float = 10.0,
-    start_time_limit: float = START_TIME_LIMIT,
+    case_time_limit: float = CASE_TIME_LIMIT,
+    start_time_limit: float = WORKER_START_TIME_LIMIT,
     limits: Limits | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
