@@ -53,7 +53,7 @@ class ReferenceExpectations:
         self._filling = threading.Lock()
 
     def expected(self, case: Case) -> CaseOutcome:
-        request = case.request
+        request = case.reference_request
         if request in self._expected:
             return self._expected[request]
         with self._filling:
@@ -67,7 +67,7 @@ class ReferenceExpectations:
         return self._expected[request]
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
-        request = case.request
+        request = case.reference_request
         if request in self._variants:
             return self._variants[request]
         with self._filling:

@@ -14,8 +14,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from autograder.contract import Optimizer
 from autograder.problems import Problem, problem
-from autograder.trajectory import Optimizer, Trajectory, run_optimizer
+from autograder.trajectory import Trajectory, run_optimizer
 
 
 class NotImplementedYet(Exception):

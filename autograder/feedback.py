@@ -7,7 +7,7 @@ templates; this module words divergences, diagnoses and per-function headlines.
 from __future__ import annotations
 
 from autograder.compare import Divergence
-from autograder.results import CheckResult, Diagnosis
+from autograder.results import CaseResult, Diagnosis
 
 NO_MATCH = "it matches none of the known mistakes: re-read {section} in the docstring line by line"
 DOCSTRING_SECTIONS = {
@@ -76,7 +76,7 @@ def diagnosis_text(diagnosis: Diagnosis, section: str = "the update rule") -> st
 
 
 def headline(
-    function: str, checks: tuple[CheckResult, ...], skipped: tuple[CheckResult, ...] = ()
+    function: str, checks: tuple[CaseResult, ...], skipped: tuple[CaseResult, ...] = ()
 ) -> str:
     """One line per function: passed, or its most telling failure (visible cases first); the
     cases this machine could not run are counted apart."""

@@ -18,8 +18,9 @@ from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
-from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport, Plot
+from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
+from autograder.status import Status
 from autograder.submission import open_submission
 from autograder.worker import CaseOutcome, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
@@ -41,7 +42,7 @@ def grade_submission(
     selected = [
         case
         for case in (rubric.cases if cases is None else cases)
-        if functions is None or case.request.function in functions
+        if functions is None or case.function in functions
     ]
     assignment = rubric.assignment
     runnable = [c for c in selected if c.unavailable is None]
@@ -77,7 +78,7 @@ def _with_unavailable(
             messages.render(
                 "unavailable",
                 file=file,
-                function=case.request.function,
+                function=case.function,
                 device=case.student_request.device,
                 reason=case.unavailable,
             ),
@@ -90,9 +91,7 @@ def _unloadable(
     submission: Path, rubric: Rubric, cases: Sequence[Case], reason: str
 ) -> GradeReport:
     checks = [
-        CheckResult(
-            c.name, c.request.function, c.category, c.visible, c.points, 0.0, "load_error", reason
-        )
+        CaseResult(c.name, c.function, c.category, c.visible, c.points, 0.0, "load_error", reason)
         for c in cases
     ]
     return GradeReport(
@@ -100,7 +99,7 @@ def _unloadable(
     )
 
 
-def _by_function(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[FunctionResult, ...]:
+def _by_function(rubric: Rubric, checks: Sequence[CaseResult]) -> tuple[FunctionResult, ...]:
     results = []
     for graded in rubric.assignment.functions:
         mine = [c for c in checks if c.function == graded.name]
@@ -114,7 +113,7 @@ def _by_function(rubric: Rubric, checks: Sequence[CheckResult]) -> tuple[Functio
 
 def grade_cases(
     cases: Sequence[Case], outcomes: Sequence[CaseOutcome], expectations: Expectations
-) -> list[CheckResult]:
+) -> list[CaseResult]:
     """Grade each case; a diagnosis may use the cases of the same function that passed."""
     divergences = [
         _divergence(case, expectations.expected(case), outcome)
@@ -136,7 +135,7 @@ def grade_cases(
 def _compares(case: Case, outcome: CaseOutcome) -> bool:
     """Whether the case is graded on values that its run gave: one that ran to its end, not a
     purity, device or efficiency check."""
-    return outcome.ok and case.category != "purity" and case.student_request.check == "trajectory"
+    return outcome.ok and case.category != "purity" and case.student_request.measure == "trajectory"
 
 
 def grade_case(
@@ -145,16 +144,16 @@ def grade_case(
     divergence: Divergence | None,
     expectations: Expectations,
     passed: Sequence[Case] = (),
-) -> CheckResult:
+) -> CaseResult:
     """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
     if outcome.status == "unavailable":
-        status = "skipped" if case.when_unavailable == "skip" else "unavailable"
+        status: Status = "skipped" if case.when_unavailable == "skip" else "unavailable"
         return _result(case, status, outcome.message)
     if case.category == "purity":
         return _purity(case, outcome)
-    if case.student_request.check != "trajectory":
-        return _check(case, outcome)
-    same_function = [c for c in passed if c.request.function == case.request.function]
+    if case.student_request.measure != "trajectory":
+        return _device_or_efficiency(case, outcome)
+    same_function = [c for c in passed if c.function == case.function]
     if not outcome.ok:
         message = outcome.message
         if outcome.status == "bad_return" and outcome.trajectory is not None:
@@ -163,29 +162,29 @@ def grade_case(
                 message += "; " + feedback.diagnosis_text(diagnosis)
         return _result(case, outcome.status, message)
     if divergence is None:
-        return _result(case, "passed", f"{case.request.function}: matches the reference")
+        return _result(case, "passed", f"{case.function}: matches the reference")
     diagnosis = _diagnose(case, outcome, expectations, same_function)
     message = feedback.divergence_message(
-        case.request.function, case.request.kind, divergence, diagnosis
+        case.function, case.reference_request.kind, divergence, diagnosis
     )
     plot = _plot(case, expectations.expected(case), outcome, divergence)
     return _result(case, "diverged", message, divergence, diagnosis, plot)
 
 
-def _purity(case: Case, outcome: CaseOutcome) -> CheckResult:
+def _purity(case: Case, outcome: CaseOutcome) -> CaseResult:
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
     if outcome.modified is not None:
         return _result(case, "modified_input", outcome.modified)
-    return _result(case, "passed", f"{case.request.function}: leaves x and grad unchanged")
+    return _result(case, "passed", f"{case.function}: leaves x and grad unchanged")
 
 
-def _check(case: Case, outcome: CaseOutcome) -> CheckResult:
+def _device_or_efficiency(case: Case, outcome: CaseOutcome) -> CaseResult:
     """A device or efficiency check: passed if it ran to its end, else what stopped it."""
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
-    function = case.request.function
-    if case.student_request.check == "efficiency":
+    function = case.function
+    if case.student_request.measure == "efficiency":
         speed = f"within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
         return _result(case, "passed", f"{function}: {speed}")
     return _result(case, "passed", f"{function}: runs without a host round trip; state follows x")
@@ -193,16 +192,16 @@ def _check(case: Case, outcome: CaseOutcome) -> CheckResult:
 
 def _result(
     case: Case,
-    status: str,
+    status: Status,
     message: str,
     divergence: Divergence | None = None,
     diagnosis: Diagnosis | None = None,
     plot: Plot | None = None,
-) -> CheckResult:
+) -> CaseResult:
     score = case.points if status == "passed" else 0.0
     worth = 0.0 if status == "skipped" else case.points
-    return CheckResult(
-        case.name, case.request.function, case.category, case.visible, worth, score,
+    return CaseResult(
+        case.name, case.function, case.category, case.visible, worth, score,
         status, message, divergence, diagnosis, plot,
     )  # fmt: skip
 
@@ -211,8 +210,8 @@ def _divergence(case: Case, expected: CaseOutcome, got: CaseOutcome) -> Divergen
     """Where `got` first leaves `expected`; state entries only count in the state category. A
     run on a GPU is held to float32's tolerance against the CPU's float64 reference."""
     on_gpu = case.student_request.device != "cpu"
-    dtype = torch.float32 if on_gpu else getattr(torch, case.request.dtype)
-    kind = case.request.kind
+    dtype = torch.float32 if on_gpu else getattr(torch, case.reference_request.dtype)
+    kind = case.reference_request.kind
     if kind == "optimizer":
         assert expected.trajectory is not None and got.trajectory is not None
         return first_divergence(
@@ -285,7 +284,7 @@ def _reproduces(case: Case, variant: CaseOutcome, got: CaseOutcome) -> bool:
     say) at the same step after the same path."""
     if variant.status != got.status or variant.step != got.step:
         return False
-    if variant.status not in ("ok", "bad_return"):
+    if variant.status not in ("ran", "bad_return"):
         return False
     recorded = ("trajectory", "lrs", "batches", "losses")
     if any((getattr(variant, r) is None) != (getattr(got, r) is None) for r in recorded):
@@ -311,13 +310,17 @@ def _plot(
 ) -> Plot | None:
     """The paths to draw for a 1-D or 2-D problem; a hidden case's reference path stops at the
     divergence, so its expected trajectory is never shown past what the student matched."""
-    if case.request.kind != "optimizer" or expected.trajectory is None or got.trajectory is None:
+    if (
+        case.reference_request.kind != "optimizer"
+        or expected.trajectory is None
+        or got.trajectory is None
+    ):
         return None
     if expected.trajectory.points[0].numel() not in DRAWABLE_DIMENSIONS:
         return None
     shown = len(expected.trajectory.points) if case.visible else divergence.step + 1
     return Plot(
-        str(case.request.problem),
+        str(case.reference_request.problem),
         tuple(tuple(p.double().flatten().tolist()) for p in expected.trajectory.points[:shown]),
         tuple(tuple(p.double().flatten().tolist()) for p in got.trajectory.points),
         divergence.step,

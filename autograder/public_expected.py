@@ -88,7 +88,7 @@ def outcome_from_json(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutc
     training = "minibatch_losses" in data
     return CaseOutcome(
         request,
-        "ok",
+        "ran",
         "",
         trajectory=trajectory,
         lrs=lrs,
@@ -115,7 +115,7 @@ def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, byte
             ]  # fmt: skip
             entries.append({
                 "name": case.name, "category": case.category, "points": case.points,
-                "request": case.request.to_json(),
+                "request": case.reference_request.to_json(),
                 "expected": outcome_json(expectations.expected(case)), "variants": variants,
             })  # fmt: skip
         document = {"format": FORMAT_VERSION, "function": graded.name, "cases": entries}
@@ -135,7 +135,7 @@ class PublicExpectations:
             document = json.loads(path.read_text(encoding="utf-8"))
             for entry in document["cases"]:
                 request = CaseRequest.from_json(entry["request"])
-                case = Case(request, entry["category"], True, float(entry["points"]))
+                case = Case(request, request, entry["category"], True, float(entry["points"]))
                 self.cases.append(case)
                 self._expected[case.name] = outcome_from_json(request, entry["expected"])
                 self._variants[case.name] = [

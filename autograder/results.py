@@ -8,10 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from autograder.compare import Divergence
-
-# "passed"; "skipped" (a case this machine cannot run, worth nothing here); or a failure kind:
-# "diverged", "not_implemented", "raised", "timeout", "host_sync", "slow", ...
-Status = str
+from autograder.status import Status
 
 
 @dataclass(frozen=True)
@@ -37,7 +34,7 @@ class Plot:
 
 
 @dataclass(frozen=True)
-class CheckResult:
+class CaseResult:
     """One case of one function, graded: `name` is FUNCTION/PROBLEM/... as in the JSON report."""
 
     name: str
@@ -71,9 +68,9 @@ class FunctionResult:
     """
 
     function: str
-    checks: tuple[CheckResult, ...]
+    checks: tuple[CaseResult, ...]
     headline: str
-    skipped: tuple[CheckResult, ...] = ()
+    skipped: tuple[CaseResult, ...] = ()
 
     @property
     def score(self) -> float:
@@ -106,9 +103,9 @@ class GradeReport:
         return sum(f.max_score for f in self.functions)
 
     @property
-    def checks(self) -> tuple[CheckResult, ...]:
+    def checks(self) -> tuple[CaseResult, ...]:
         return tuple(c for f in self.functions for c in f.checks)
 
     @property
-    def skipped(self) -> tuple[CheckResult, ...]:
+    def skipped(self) -> tuple[CaseResult, ...]:
         return tuple(c for f in self.functions for c in f.skipped)

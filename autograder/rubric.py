@@ -38,7 +38,7 @@ CATEGORIES = (
 )  # fmt: skip
 _BLOCK_KEYS = {
     "problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds",
-    "check", "device", "size", "when_unavailable",
+    "measure", "device", "size", "when_unavailable",
 }  # fmt: skip
 WhenUnavailable = Literal["skip", "fail"]
 WHEN_UNAVAILABLE: tuple[WhenUnavailable, ...] = get_args(WhenUnavailable)
@@ -47,27 +47,27 @@ EFFICIENCY_PROBLEM = "quadratic_1d"  # f = x², coordinate by coordinate on any 
 
 @dataclass(frozen=True)
 class Case:
-    """One graded run, the rubric category it counts for, and its points.
+    """One graded run: what the reference runs, what the student's function runs, the rubric
+    category it counts for, and its points.
 
-    `request` is the run whose expected values the case compares with, always one of the
-    reference on the CPU; `run`, when given, is what the student's function runs instead: a
-    device or efficiency check, or the same steps on a GPU, compared by value with `request`.
-    `unavailable` says what this machine lacks to run it (None: nothing); such a case is
-    skipped or failed as `when_unavailable` says.
+    `reference_request` is always a run of the reference on the CPU, whose values the case
+    compares with; `student_request` is the same request, or a device or efficiency check, or
+    the same steps on a GPU, compared by value with the reference's. `unavailable` says what
+    this machine lacks to run it (None: nothing); such a case is skipped or failed as
+    `when_unavailable` says.
     """
 
-    request: CaseRequest
+    reference_request: CaseRequest
+    student_request: CaseRequest
     category: str
     visible: bool
     points: float
-    run: CaseRequest | None = None
     unavailable: str | None = None
     when_unavailable: WhenUnavailable = "skip"
 
     @property
-    def student_request(self) -> CaseRequest:
-        """What the worker runs the student's function on."""
-        return self.request if self.run is None else self.run
+    def function(self) -> str:
+        return self.reference_request.function
 
     @property
     def name(self) -> str:
@@ -89,7 +89,7 @@ class Case:
             parts.append(r.dtype)
         if r.shape is not None:
             parts.append("shape=" + ("x".join(map(str, r.shape)) or "scalar"))
-        if r.check == "efficiency":
+        if r.measure == "efficiency":
             parts.append(f"size={r.size}")
         if r.device != "cpu":
             parts.append(r.device)
@@ -110,7 +110,7 @@ class Rubric:
     cases: tuple[Case, ...]
 
     def for_function(self, function: str) -> tuple[Case, ...]:
-        return tuple(c for c in self.cases if c.request.function == function)
+        return tuple(c for c in self.cases if c.function == function)
 
     @property
     def visible(self) -> tuple[Case, ...]:
@@ -202,8 +202,7 @@ def _function_cases(
             if counted
             else 0.0
         )
-        run = None if reference == draft.run else draft.run
-        cases.append(Case(reference, draft.category, draft.visible, earned, run, why,
+        cases.append(Case(reference, draft.run, draft.category, draft.visible, earned, why,
                           draft.when_unavailable))  # fmt: skip
     return cases
 
@@ -216,9 +215,9 @@ def _lacking(run: CaseRequest, cuda: bool) -> str | None:
 def _reference_request(run: CaseRequest) -> CaseRequest:
     """The reference's run a case compares with: the run itself when it records values on the
     CPU; else the same steps recorded on the CPU in float64."""
-    if run.check == "trajectory" and run.device == "cpu":
+    if run.measure == "trajectory" and run.device == "cpu":
         return run
-    return replace(run, check="trajectory", size=0, device="cpu", dtype="float64")
+    return replace(run, measure="trajectory", size=0, device="cpu", dtype="float64")
 
 
 def _expand(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Iterator[_Draft]:
@@ -229,7 +228,7 @@ def _expand(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Ite
         if graded.kind == "optimizer":
             yield from _optimizer_drafts(graded, block, common, option_sets, where)
             return
-        for key in ("check", "device", "size", "when_unavailable"):
+        for key in ("measure", "device", "size", "when_unavailable"):
             if key in block:
                 raise RubricError(f"{where}: `{key}` is for optimizer cases only")
         if graded.kind == "schedule":
@@ -268,18 +267,18 @@ def _optimizer_drafts(
     option_sets: list[Mapping[str, Any]],
     where: str,
 ) -> Iterator[_Draft]:
-    """One case per problem and option set; `check`, `device` and `size` make it a device or
-    efficiency check, or a run on a GPU (hidden cases: `check` compares values only)."""
-    check, device = block.get("check", "trajectory"), block.get("device", "cpu")
+    """One case per problem and option set; `measure`, `device` and `size` make it a device or
+    efficiency check, or a run on a GPU (hidden cases: `measure` compares values only)."""
+    measure, device = block.get("measure", "trajectory"), block.get("device", "cpu")
     when_unavailable = block.get("when_unavailable", "skip")
     if when_unavailable not in WHEN_UNAVAILABLE:
         raise RubricError(f"{where}: when_unavailable must be one of {WHEN_UNAVAILABLE}")
-    if block.get("visible", False) and (check != "trajectory" or device != "cpu"):
+    if block.get("visible", False) and (measure != "trajectory" or device != "cpu"):
         raise RubricError(
-            f"{where}: a {check} case on {device} cannot be visible: `optim-grader check` runs "
+            f"{where}: a {measure} case on {device} cannot be visible: `optim-grader check` runs "
             "only cases whose values it compares on the CPU; leave it hidden"
         )
-    problems = block.get("problems") or ([EFFICIENCY_PROBLEM] if check == "efficiency" else [])
+    problems = block.get("problems") or ([EFFICIENCY_PROBLEM] if measure == "efficiency" else [])
     if not problems:
         raise RubricError(f"{where}: an optimizer case needs `problems = [...]`")
     shape = block.get("shape")
@@ -287,13 +286,13 @@ def _optimizer_drafts(
         request = CaseRequest(
             graded.name, "optimizer", problem_name, {**common, **options},
             steps=block.get("steps"), dtype=block.get("dtype", "float64"), device=device,
-            shape=None if shape is None else tuple(shape), check=check,
+            shape=None if shape is None else tuple(shape), measure=measure,
             size=block.get("size", 0),
         )  # fmt: skip
-        if check == "efficiency":
+        if measure == "efficiency":
             _check_elementwise(request, where)
-        default = "efficiency" if check == "efficiency" else "device"
-        if check == "trajectory" and device == "cpu":
+        default = "efficiency" if measure == "efficiency" else "device"
+        if measure == "trajectory" and device == "cpu":
             default = find_problem(problem_name).category
         category = _category(block.get("category") or default, where)
         yield _Draft(request, category, bool(block.get("visible", False)), when_unavailable)

@@ -31,6 +31,7 @@ from torch.optim.lr_scheduler import (
 )
 from torch.optim.optimizer import ParamsT
 
+from autograder.contract import Optimizer, Schedule
 from autograder.experiments import from_torch
 
 __all__ = [
@@ -43,8 +44,6 @@ __all__ = [
     "two_moons",
 ]
 
-ContractStep = Callable[..., Tensor]  # f(x, grad, state, **hyperparameters) -> new x
-Schedule = Callable[..., float]  # schedule(step, **kwargs) -> lr
 NOISE = 0.1  # the standard deviation of the noise of the graded cases' two moons
 
 
@@ -59,7 +58,7 @@ class ContractOptimizer(torch.optim.Optimizer):
     """
 
     def __init__(
-        self, params: ParamsT, function: ContractStep, *, lr: float, **hyperparameters: Any
+        self, params: ParamsT, function: Optimizer, *, lr: float, **hyperparameters: Any
     ) -> None:
         self.function = function
         super().__init__(params, {"lr": lr, **hyperparameters})
@@ -94,7 +93,7 @@ class ContractOptimizer(torch.optim.Optimizer):
 
 # The kit's optimizers in the contract shape: torch's own, so that a graded training loop does
 # not depend on the optimizers students write in the other assignments.
-OPTIMIZERS: Mapping[str, ContractStep] = {
+OPTIMIZERS: Mapping[str, Optimizer] = {
     "sgd": from_torch(torch.optim.SGD),
     "adam": from_torch(torch.optim.Adam),
 }

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import Tensor
 
+from autograder.contract import Optimizer
+
 if TYPE_CHECKING:
     from autograder.problems import Problem
-
-Optimizer = Callable[..., Tensor]
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,13 @@ outputs.py regenerates grades.csv, the feedback pages and the class report (clas
 from the gradebook.
 """
 
-from autograder.batch.discover import Submission, discover
+from autograder.batch.discover import ClassEntry, discover
 from autograder.batch.gradebook import open_gradebook
 from autograder.batch.run import BatchResult, run_batch
 
 __all__ = [
     "BatchResult",
-    "Submission",
+    "ClassEntry",
     "discover",
     "open_gradebook",
     "run_batch",

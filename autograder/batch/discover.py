@@ -23,7 +23,7 @@ HASH_CHUNK = 1 << 20
 
 
 @dataclass(frozen=True)
-class Submission:
+class ClassEntry:
     """One student's entry: `path` to grade, or None and `problem` saying why it cannot be."""
 
     student: str
@@ -37,7 +37,7 @@ class Submission:
         return "" if self.path is None else self.path.name + ("/" if self.path.is_dir() else "")
 
 
-def discover(folder: Path, *, exclude: Path | None = None) -> list[Submission]:
+def discover(folder: Path, *, exclude: Path | None = None) -> list[ClassEntry]:
     """The submissions in `folder`, sorted by student; `exclude` (the output folder, when it
     lies inside the class folder) is not a student. Raises ClassFolderError."""
     if not folder.exists():
@@ -69,27 +69,27 @@ def _student(entry: Path) -> str:
     return entry.name if entry.is_dir() else entry.stem
 
 
-def _submission(student: str, paths: list[Path]) -> Submission:
+def _submission(student: str, paths: list[Path]) -> ClassEntry:
     names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
     try:
         digest = content_hash(*paths)
     except OSError as error:
         problem = f"{names} cannot be read ({error}); fix its permissions and run the batch again"
-        return Submission(student, None, problem, "")
+        return ClassEntry(student, None, problem, "")
     if len(paths) > 1:
         problem = (
             f"{student} has {len(paths)} submissions ({names}); keep exactly one of them "
             "in the class folder and run the batch again"
         )
-        return Submission(student, None, problem, digest)
+        return ClassEntry(student, None, problem, digest)
     path = paths[0]
     if not path.is_dir() and path.suffix.lower() not in SUBMISSION_SUFFIXES:
         problem = (
             f"{names} is not a folder, a .py, a .zip or an .ipynb; submit the module, "
             "or a folder or zip that holds it"
         )
-        return Submission(student, None, problem, digest)
-    return Submission(student, path, "", digest)
+        return ClassEntry(student, None, problem, digest)
+    return ClassEntry(student, path, "", digest)
 
 
 def content_hash(*entries: Path) -> str:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from autograder.errors import GradebookError
-from autograder.results import CheckResult, GradeReport
+from autograder.results import CaseResult, GradeReport
 
 SCHEMA_VERSION = 1
 SCHEMA = """
@@ -264,7 +264,7 @@ class Gradebook:
         self._db.execute("COMMIT")
 
 
-def _diagnosis_columns(check: CheckResult) -> tuple[str | None, str, str]:
+def _diagnosis_columns(check: CaseResult) -> tuple[str | None, str, str]:
     """The check's diagnosed bug, misconception and hint; (None, "", "") when none."""
     diagnosis = check.diagnosis
     if diagnosis is None or diagnosis.bug is None:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TextIO
 
-from autograder.batch.discover import Submission, discover
+from autograder.batch.discover import ClassEntry, discover
 from autograder.batch.gradebook import Gradebook, Graded, open_gradebook
 from autograder.batch.outputs import GRADEBOOK, write_outputs
 from autograder.batch.progress import Reporter, reporter
@@ -90,7 +90,7 @@ def run_batch(
     return BatchResult(total - len(plan.refused), plan.kept, not_graded)
 
 
-def _announce(plan: Plan, submissions: int, stream: TextIO) -> None:
+def _announce(plan: BatchPlan, submissions: int, stream: TextIO) -> None:
     """Say what is kept from the last run, and what it stopped on."""
     if plan.kept:
         print(
@@ -115,18 +115,18 @@ def rubric_hash(rubric: Rubric) -> str:
 
 
 @dataclass(frozen=True)
-class Plan:
+class BatchPlan:
     """What a run does with each submission of the class folder."""
 
-    refused: tuple[tuple[Submission, int], ...]  # the grader died grading it alone, twice
-    suspects: tuple[Submission, ...]  # the grader died while grading it: graded alone, first
-    rest: tuple[Submission, ...]  # new, changed, or not graded last time
+    refused: tuple[tuple[ClassEntry, int], ...]  # the grader died grading it alone, twice
+    suspects: tuple[ClassEntry, ...]  # the grader died while grading it: graded alone, first
+    rest: tuple[ClassEntry, ...]  # new, changed, or not graded last time
     kept: int  # graded and unchanged
 
 
 def _plan(
-    submissions: Sequence[Submission], book: Gradebook, rubric_digest: str, regrade: bool
-) -> Plan:
+    submissions: Sequence[ClassEntry], book: Gradebook, rubric_digest: str, regrade: bool
+) -> BatchPlan:
     recorded = book.fingerprints()
     unfinished = book.unfinished_attempts()
     refused, suspects, rest = [], [], []
@@ -141,17 +141,17 @@ def _plan(
         ):  # fmt: skip
             rest.append(submission)
     kept = len(submissions) - len(refused) - len(suspects) - len(rest)
-    return Plan(tuple(refused), tuple(suspects), tuple(rest), kept)
+    return BatchPlan(tuple(refused), tuple(suspects), tuple(rest), kept)
 
 
 def _grade_all(
-    todo: Sequence[Submission], settings: Settings, book: Gradebook, jobs: int, progress: Reporter
+    todo: Sequence[ClassEntry], settings: Settings, book: Gradebook, jobs: int, progress: Reporter
 ) -> None:
     """Grade `todo` with at most `jobs` in flight, each noted as an attempt when it starts;
     record and report each as soon as it is graded."""
     queue = iter(todo)
     pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="grade")
-    running: dict[Future[GradeReport | str], Submission] = {}
+    running: dict[Future[GradeReport | str], ClassEntry] = {}
 
     def start_next() -> None:
         submission = next(queue, None)
@@ -182,7 +182,7 @@ def _record(book: Gradebook, progress: Reporter, graded: Graded) -> None:
     progress.done(_line(graded))
 
 
-def _refusal(submission: Submission, deaths: int, settings: Settings) -> Graded:
+def _refusal(submission: ClassEntry, deaths: int, settings: Settings) -> Graded:
     """The record of a submission the grader died on, alone, `deaths` times: not run again."""
     reason = (
         f"the grader died {deaths} times while grading this submission alone (killed by the "
@@ -192,7 +192,7 @@ def _refusal(submission: Submission, deaths: int, settings: Settings) -> Graded:
     return replace(_graded(submission, reason, settings), refused=True)
 
 
-def _grade(submission: Submission, settings: Settings) -> GradeReport | str:
+def _grade(submission: ClassEntry, settings: Settings) -> GradeReport | str:
     """The report, or why the submission could not be graded at all."""
     if submission.path is None:
         return submission.problem
@@ -207,7 +207,7 @@ def _grade(submission: Submission, settings: Settings) -> GradeReport | str:
         return f"the grader failed on this submission ({type(error).__name__}: {error})"
 
 
-def _graded(submission: Submission, outcome: GradeReport | str, settings: Settings) -> Graded:
+def _graded(submission: ClassEntry, outcome: GradeReport | str, settings: Settings) -> Graded:
     """What to record: the report and its feedback page, or the reason and a page saying it."""
     assignment = settings.rubric.assignment.name
     if isinstance(outcome, str):

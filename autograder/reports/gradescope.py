@@ -13,7 +13,7 @@ from typing import Any
 
 from autograder.reports.markdown import code, escape
 from autograder.reports.scores import Shown, shown_scores
-from autograder.results import CheckResult, GradeReport
+from autograder.results import CaseResult, GradeReport
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HIDDEN_VISIBILITY = "after_published"
@@ -25,7 +25,7 @@ _SHOWN_WHEN = {
 }
 
 
-def _test(check: CheckResult, shown: Shown, hidden_visibility: str) -> dict[str, Any]:
+def _test(check: CaseResult, shown: Shown, hidden_visibility: str) -> dict[str, Any]:
     output = escape(check.message)
     return {
         "name": check.name,

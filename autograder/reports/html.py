@@ -20,7 +20,7 @@ from autograder.reports.scores import (
     skipped_note,
     status_word,
 )
-from autograder.results import CheckResult, FunctionResult, GradeReport, Plot
+from autograder.results import CaseResult, FunctionResult, GradeReport, Plot
 
 if TYPE_CHECKING:
     from autograder.plotting import Mark
@@ -91,7 +91,7 @@ def plot_png(plot: Plot, visible: bool) -> bytes | None:
     return buffer.getvalue()
 
 
-def _image(check: CheckResult) -> str:
+def _image(check: CaseResult) -> str:
     """The case's plot as an <img> with the PNG inline, or '' when there is none."""
     png = None if check.plot is None else plot_png(check.plot, check.visible)
     if png is None or check.plot is None:
@@ -104,7 +104,7 @@ def _image(check: CheckResult) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _case(check: CheckResult, image: str) -> str:
+def _case(check: CaseResult, image: str) -> str:
     return (
         f'<div class="case"><p><span class="kind">{_e(failure_label(check))}</span> '
         f"<code>{_e(check.name)}</code></p><p>{_e(check.message)}</p>{image}</div>"

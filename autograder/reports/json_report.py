@@ -14,10 +14,10 @@ import json
 from typing import Any
 
 from autograder.reports.scores import failure_label
-from autograder.results import CheckResult, GradeReport
+from autograder.results import CaseResult, GradeReport
 
 
-def case_record(check: CheckResult) -> dict[str, Any]:
+def case_record(check: CaseResult) -> dict[str, Any]:
     """One case as the contract's test object."""
     return {
         "name": check.name,

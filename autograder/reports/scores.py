@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
 
-from autograder.results import CheckResult, FunctionResult, GradeReport
+from autograder.results import CaseResult, FunctionResult, GradeReport
 
 CENT = Decimal("0.01")
 Parts = Sequence[tuple[float, float]]  # (score, max_score) of each part
@@ -160,12 +160,12 @@ def skipped_note(result: FunctionResult) -> str | None:
     return f"{result.function}: {cases} skipped ({result.skipped[0].message})"
 
 
-def failure_label(check: CheckResult) -> str:
+def failure_label(check: CaseResult) -> str:
     """The failure kind, and 'hidden case' for a hidden one: 'diverged, hidden case'."""
     return check.status if check.visible else f"{check.status}, hidden case"
 
 
-def failures(result: FunctionResult, errors: Sequence[str]) -> list[CheckResult]:
+def failures(result: FunctionResult, errors: Sequence[str]) -> list[CaseResult]:
     """The failing checks to list, visible ones first; those that only repeat one of the
     report's errors (a module that does not load fails every case the same way) are left out."""
     failing = [c for c in result.checks if not c.passed and c.message not in errors]

@@ -13,13 +13,11 @@ the process.
 
 from autograder.worker.host.replies import receive_outcome
 from autograder.worker.host.session import run_cases
-from autograder.worker.records import STATUSES, CaseOutcome, CaseRequest, Status, viewed
+from autograder.worker.records import CaseOutcome, CaseRequest, viewed
 
 __all__ = [
-    "STATUSES",
     "CaseOutcome",
     "CaseRequest",
-    "Status",
     "receive_outcome",
     "run_cases",
     "viewed",

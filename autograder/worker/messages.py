@@ -7,13 +7,13 @@ Every message names the student's file and function. Facts that come from studen
 from __future__ import annotations
 
 from autograder.catalog import FunctionKind
-from autograder.worker.records import Status
+from autograder.status import Status
 
 TEXT_LIMIT = 300
 MESSAGE_LIMIT = 1000
 
 TEMPLATES: dict[Status, str] = {
-    "ok": "{file}: {function} ran to the end",
+    "ran": "{file}: {function} ran to the end",
     "not_implemented": "{file}: {function} is not implemented yet",
     "missing_function": "{file}: there is no function {function}; define {call} at the top "
     "level of {file}",

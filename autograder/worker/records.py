@@ -14,27 +14,12 @@ from typing import Any, Literal, get_args
 from torch import Tensor
 
 from autograder.catalog import FunctionKind
-from autograder.trajectory import Optimizer, Trajectory
+from autograder.contract import Optimizer
+from autograder.status import Status
+from autograder.trajectory import Trajectory
 
-Status = Literal[
-    "ok",
-    "not_implemented",
-    "missing_function",
-    "wrong_signature",
-    "raised",
-    "bad_return",
-    "timeout",
-    "crashed",
-    "invalid_reply",
-    "load_error",
-    "host_sync",
-    "wrong_device",
-    "slow",
-    "unavailable",
-]
-STATUSES: tuple[Status, ...] = get_args(Status)
-Check = Literal["trajectory", "device", "efficiency"]
-CHECKS: tuple[Check, ...] = get_args(Check)
+Measure = Literal["trajectory", "device", "efficiency"]
+MEASURES: tuple[Measure, ...] = get_args(Measure)
 DTYPES = ("float64", "float32", "float16", "bfloat16")
 DEVICES = ("cpu", "cuda")
 KINDS: tuple[FunctionKind, ...] = get_args(FunctionKind)
@@ -78,7 +63,7 @@ class CaseRequest:
     require_finite: bool = True
     optimizer: str | None = None
     optimizer_options: Mapping[str, Any] = field(default_factory=dict, hash=False)
-    check: Check = "trajectory"
+    measure: Measure = "trajectory"
     size: int = 0
 
     def __post_init__(self) -> None:
@@ -106,16 +91,16 @@ class CaseRequest:
         """A ValueError for a device or a check that the kind or the other fields rule out."""
         if self.device not in DEVICES:
             raise ValueError(f"unsupported device {self.device!r}; supported: {DEVICES}")
-        if self.check not in CHECKS:
-            raise ValueError(f"unknown check {self.check!r}; known checks: {CHECKS}")
-        if self.check != "trajectory" and self.kind != "optimizer":
-            raise ValueError(f"the {self.check} check of {self.function} needs an optimizer")
-        if self.check == "device" and self.device != "cpu":
+        if self.measure not in MEASURES:
+            raise ValueError(f"unknown measure {self.measure!r}; known: {MEASURES}")
+        if self.measure != "trajectory" and self.kind != "optimizer":
+            raise ValueError(f"the {self.measure} check of {self.function} needs an optimizer")
+        if self.measure == "device" and self.device != "cpu":
             raise ValueError(
                 f"the device check of {self.function} runs on a GPU emulated on the CPU: leave "
                 '`device` "cpu" (a trajectory case on "cuda" is the check on a real GPU)'
             )
-        if (self.check == "efficiency") != (self.size > 0):
+        if (self.measure == "efficiency") != (self.size > 0):
             raise ValueError(f"the {self.function} case: `size` goes with the efficiency check")
 
     @property
@@ -143,8 +128,8 @@ class CaseRequest:
         if self.kind == "training":
             data["optimizer"] = self.optimizer
             data["optimizer_options"] = dict(self.optimizer_options)
-        if self.check != "trajectory":
-            data["check"] = self.check
+        if self.measure != "trajectory":
+            data["measure"] = self.measure
             data["size"] = self.size
         return data
 
@@ -217,4 +202,4 @@ class CaseOutcome:
 
     @property
     def ok(self) -> bool:
-        return self.status == "ok"
+        return self.status == "ran"

@@ -29,7 +29,7 @@ import pytest
 
 from autograder.worker import CaseRequest, run_cases
 from autograder.worker.confine.landlock import abi_version
-from autograder.worker.confine.sandbox import Limits, make_plan
+from autograder.worker.confine.sandbox import Limits, plan_confinement
 from autograder.worker.host import session
 from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker
 
@@ -331,7 +331,7 @@ def probe(limits: Limits) -> dict[str, float]:
     """What the probe fixture saw from inside a worker confined by `limits`."""
     request = CaseRequest("gd", "optimizer", "quadratic_2d", {"lr": 0.1}, steps=1)
     (outcome,) = run_cases(PROBE, [request], limits=limits)
-    assert outcome.status == "ok" and outcome.trajectory is not None, outcome.message
+    assert outcome.status == "ran" and outcome.trajectory is not None, outcome.message
     return {name: value.item() for name, value in outcome.trajectory.states[0].items()}
 
 
@@ -398,7 +398,7 @@ def test_the_plan_hides_the_instructors_folders_but_the_graded_one(
     tmp_path: Path, folder: str, hidden: tuple[str, ...], visible: tuple[str, ...]
 ) -> None:
     module_folder = tmp_path / folder if folder == "submission" else ROOT / folder
-    plan = make_plan(module_folder, tmp_path / "scratch", Limits())
+    plan = plan_confinement(module_folder, tmp_path / "scratch", Limits())
     assert {ROOT / name for name in hidden} <= set(plan.hidden)
     assert not {ROOT / name for name in visible} & set(plan.hidden)
     assert module_folder.resolve() in plan.read and ROOT not in plan.read
@@ -406,7 +406,7 @@ def test_the_plan_hides_the_instructors_folders_but_the_graded_one(
 
 
 def test_a_plan_for_a_gpu_lifts_the_address_space_limit_and_landlock(tmp_path: Path) -> None:
-    plan = make_plan(tmp_path, tmp_path / "scratch", Limits(), gpu=True)
+    plan = plan_confinement(tmp_path, tmp_path / "scratch", Limits(), gpu=True)
     assert (plan.landlock, plan.limits.address_space) == (False, None)
     assert plan.limits.cpu_seconds == 60
 
@@ -424,7 +424,7 @@ def test_a_function_that_kills_its_worker_twice_is_not_run_again(
     momentum = CaseRequest("momentum", "optimizer", "quadratic_2d", {"lr": 0.1})  # os._exit(0)
     sampler = CaseRequest("minibatches", "sampler", n=10, batch_size=3)
     outcomes = run_cases(HOSTILE / "exits" / MODULE, [momentum] * 4 + [sampler])
-    assert [o.status for o in outcomes] == ["crashed"] * 4 + ["ok"]
+    assert [o.status for o in outcomes] == ["crashed"] * 4 + ["ran"]
     assert len(starts) == 3  # two for momentum, then a fresh one for minibatches
 
 

@@ -31,7 +31,7 @@ from autograder.cli import main
 from autograder.errors import ClassFolderError, GradebookError
 from autograder.expectations import ReferenceExpectations, shared_reference
 from autograder.grading import grade_submission
-from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport
+from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport
 from autograder.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,14 +110,14 @@ def test_the_content_hash_follows_the_files_not_their_place(tmp_path: Path) -> N
 # --- the gradebook ---------------------------------------------------------------------------
 
 
-def _check(name: str, score: float, bug: str | None = None, message: Any = "msg") -> CheckResult:
+def _check(name: str, score: float, bug: str | None = None, message: Any = "msg") -> CaseResult:
     function = name.split("/")[0]
     diagnosis = None if bug is None else Diagnosis(bug, f"believes {bug}", f"re-read {bug}")
     status = "passed" if score else "diverged"
-    return CheckResult(name, function, "convex", True, 5.0, score, status, message, None, diagnosis)
+    return CaseResult(name, function, "convex", True, 5.0, score, status, message, None, diagnosis)
 
 
-def _graded(student: str, checks: list[CheckResult], errors: tuple[str, ...] = ()) -> Graded:
+def _graded(student: str, checks: list[CaseResult], errors: tuple[str, ...] = ()) -> Graded:
     functions = tuple(
         FunctionResult(f, tuple(c for c in checks if c.function == f), f"{f} headline")
         for f in dict.fromkeys(c.function for c in checks)

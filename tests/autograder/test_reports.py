@@ -18,7 +18,7 @@ from autograder.compare import Divergence
 from autograder.reports import FORMATS, render
 from autograder.reports.gradescope import render_gradescope
 from autograder.reports.scores import CENT, Shown, apportion, rounded, shown_scores
-from autograder.results import CheckResult, Diagnosis, FunctionResult, GradeReport, Plot
+from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 
 NAN = math.nan
 SCRIPT = "<script>alert('x')</script>"
@@ -39,9 +39,9 @@ def check(
     message: str = "",
     plot: Plot | None = None,
     status: str = "diverged",
-) -> CheckResult:
+) -> CaseResult:
     function = name.split("/")[0]
-    return CheckResult(
+    return CaseResult(
         name, function, "convex", visible, max_score, max_score if passed else 0.0,
         "passed" if passed else status, message or f"{function}: matches the reference",
         None if passed else Divergence(1, "x", (0,), -4.5, NAN),
@@ -49,7 +49,7 @@ def check(
     )  # fmt: skip
 
 
-def function(name: str, *checks: CheckResult, headline: str = "") -> FunctionResult:
+def function(name: str, *checks: CaseResult, headline: str = "") -> FunctionResult:
     failing = sum(not c.passed for c in checks)
     summary = f"{failing} of {len(checks)} cases fail"
     return FunctionResult(
@@ -89,7 +89,7 @@ UNLOADABLE = GradeReport(
     "carol/adaptive.py",
     tuple(
         function(f.function, *(
-            CheckResult(c.name, c.function, c.category, c.visible, c.max_score, 0.0,
+            CaseResult(c.name, c.function, c.category, c.visible, c.max_score, 0.0,
                         "load_error", ERROR) for c in f.checks
         ), headline=ERROR)
         for f in (GD, ADAM)
@@ -138,7 +138,7 @@ def test_json_keeps_full_precision_and_names_the_failure_kind() -> None:
 
 
 def test_json_refuses_a_score_that_is_not_a_number() -> None:
-    broken = CheckResult("gd/quadratic_2d/lr=0.1", "gd", "convex", True, 1.0, NAN, "passed", "")
+    broken = CaseResult("gd/quadratic_2d/lr=0.1", "gd", "convex", True, 1.0, NAN, "passed", "")
     report = GradeReport("adaptive", "x.py", (function("gd", broken),))
     with pytest.raises(ValueError, match="JSON compliant"):
         render(report, "json")
@@ -213,7 +213,7 @@ def test_half_cents_that_round_apart_still_add_up() -> None:
     # Found by search: shares of half cents whose parts cannot all round to floor or ceiling.
     halves = [(0.03125, 0.0625), (0.00625, 0.0125), (0.0125, 0.025)]
     partial = tuple(
-        CheckResult(f"f/p/{i}", "f", "convex", True, top, score, "diverged", "")
+        CaseResult(f"f/p/{i}", "f", "convex", True, top, score, "diverged", "")
         for i, (score, top) in enumerate(halves)
     )
     assert_adds_up(

@@ -61,7 +61,9 @@ LR_FACTOR = {"rosenbrock": 0.005, "long_run": 0.1}
 SCHEDULE_STEPS = range(81)
 BATCH_CASES = ((10, 3, 0), (12, 4, 1), (7, 7, 2), (9, 2, 5), (1, 1, 3), (100, 32, 4))
 # The training loop runs on the rubric's cases, as the grader runs it.
-TRAINING_CASES = tuple(case.request for case in load_rubric("schedules").for_function("train"))
+TRAINING_CASES = tuple(
+    case.reference_request for case in load_rubric("schedules").for_function("train")
+)
 
 OPTIMIZER_OPTIONS: Mapping[str, Sequence[Mapping[str, Any]]] = {
     "gd": (

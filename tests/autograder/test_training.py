@@ -232,14 +232,14 @@ def test_minibatch_count_keeps_the_last_partial_batch() -> None:
 
 @pytest.mark.parametrize("case", TRAIN_CASES, ids=CASE_IDS)
 def test_the_solution_trains_as_the_reference_does(case: Case) -> None:
-    expected = run_in_process(reference.FUNCTIONS["train"], case.request)
-    got = run_in_process(solution().train, case.request)
+    expected = run_in_process(reference.FUNCTIONS["train"], case.reference_request)
+    got = run_in_process(solution().train, case.reference_request)
     assert expected.ok and got.ok, (expected.message, got.message)
     assert _divergence(case, expected, got) is None
     assert expected.losses is not None and len(expected.losses) == minibatch_count(
-        case.request.n,
-        case.request.hyperparameters["batch_size"],
-        case.request.hyperparameters["epochs"],
+        case.reference_request.n,
+        case.reference_request.hyperparameters["batch_size"],
+        case.reference_request.hyperparameters["epochs"],
     )
     assert expected.losses[-1] < expected.losses[0], "the network does not learn"
 
@@ -277,8 +277,8 @@ def test_the_reference_follows_torchs_own_scheduler_loop() -> None:
 def test_each_training_bug_departs_on_the_rubrics_visible_cases(bug: Any) -> None:
     departed = False
     for case in (c for c in TRAIN_CASES if c.visible):
-        expected = run_in_process(reference.FUNCTIONS["train"], case.request)
-        variant = run_in_process(bug.run, case.request)
+        expected = run_in_process(reference.FUNCTIONS["train"], case.reference_request)
+        variant = run_in_process(bug.run, case.reference_request)
         assert variant.ok, variant.message
         assert expected.losses is not None and variant.losses is not None
         departed = (
@@ -381,7 +381,7 @@ def test_the_runner_leaves_the_global_generator_as_it_was() -> None:
 
 
 def test_a_forged_reply_with_the_wrong_number_of_losses_is_refused() -> None:
-    header = {"id": 0, "status": "ok", "message": "", "minibatch_losses": 0, "parameters": 1}
+    header = {"id": 0, "status": "ran", "message": "", "minibatch_losses": 0, "parameters": 1}
     arrays = [torch.zeros(5, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)]
     with pytest.raises(ProtocolError, match="5 losses for 6 minibatches"):
         outcome_from_reply(request(), header, arrays, case_id=0)
@@ -399,7 +399,7 @@ def test_the_public_expected_values_keep_losses_and_parameters() -> None:
 
 
 def test_a_divergence_says_at_which_minibatch_or_after_training() -> None:
-    case = Case(request(), "training", True, 1.0)
+    case = Case(request(), request(), "training", True, 1.0)
     expected = run_in_process(reference.FUNCTIONS["train"], request())
     assert expected.losses is not None and expected.parameters is not None
     losses = (*expected.losses[:3], expected.losses[3] * 1.01, *expected.losses[4:])
@@ -437,7 +437,7 @@ def test_the_worker_runs_a_students_loop_and_its_reply_passes_validation(tmp_pat
     for outcome, sent in zip(outcomes, requests, strict=True):
         assert outcome.ok, outcome.message
         expected = run_in_process(reference.FUNCTIONS["train"], sent)
-        assert _divergence(Case(sent, "training", True, 1.0), expected, outcome) is None
+        assert _divergence(Case(sent, sent, "training", True, 1.0), expected, outcome) is None
 
 
 def test_decision_boundaries_draws_one_panel_per_model() -> None:

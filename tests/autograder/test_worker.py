@@ -99,7 +99,7 @@ def test_a_correct_optimizer_gives_the_in_process_trajectory(
 ) -> None:
     outcome = correct[list(MATCHED_CASES).index(case)]
     request = MATCHED_CASES[case]
-    assert (outcome.status, outcome.message, outcome.step) == ("ok", "", None)
+    assert (outcome.status, outcome.message, outcome.step) == ("ran", "", None)
     assert outcome.modified is None
     assert request.problem is not None
     expected = run_optimizer(
@@ -116,7 +116,7 @@ def test_a_sampler_returns_the_batches_of_the_seeded_permutation(
 ) -> None:
     outcome = correct[-1]
     permutation = torch.randperm(10, generator=torch.Generator().manual_seed(7))
-    assert outcome.status == "ok" and outcome.batches is not None
+    assert outcome.status == "ran" and outcome.batches is not None
     assert [b.tolist() for b in outcome.batches] == [
         permutation[:4].tolist(),
         permutation[4:8].tolist(),
@@ -139,7 +139,7 @@ def schedules() -> dict[str, CaseOutcome]:
 
 
 def test_a_schedule_is_evaluated_at_every_step(schedules: dict[str, CaseOutcome]) -> None:
-    assert schedules["step_lr"].status == "ok"
+    assert schedules["step_lr"].status == "ran"
     assert schedules["step_lr"].lrs == pytest.approx((1.0, 1.0, 0.1, 0.1, 0.01), rel=1e-15)
     # cosine from 0.5 to 0 over T_max = 2: 0.5, 0.5 (1 + cos(pi/2)) / 2 = 0.25, 0
     assert schedules["cosine_lr"].lrs == pytest.approx((0.5, 0.25, 0.0), abs=1e-15)
@@ -224,7 +224,7 @@ def test_a_modified_input_is_named_and_the_run_goes_on_with_what_it_returned(
 ) -> None:
     argument, step, pure = IN_PLACE[function]
     outcome = broken[function]
-    assert (outcome.status, outcome.message, outcome.step) == ("ok", "", None)
+    assert (outcome.status, outcome.message, outcome.step) == ("ran", "", None)
     assert outcome.modified == (
         f"adaptive.py: {function} modified {argument} in place at step {step}; leave x and grad "
         "unchanged and return a new tensor"
@@ -274,7 +274,7 @@ def test_an_endless_loop_times_out_and_the_other_functions_still_run() -> None:
         [optimizer(f) for f in functions],
         case_time_limit=1.0,
     )
-    assert [o.status for o in outcomes] == ["ok", "timeout", "ok"]
+    assert [o.status for o in outcomes] == ["ran", "timeout", "ran"]
     assert outcomes[1].message == (
         "gradient_descent.py: momentum did not finish within 1 s; look for an endless loop or "
         "far too much work per step"
@@ -287,7 +287,7 @@ def test_exiting_the_process_costs_only_that_case() -> None:
         SUBMISSIONS / "exiting" / "gradient_descent.py",
         [optimizer(f) for f in ("gd", "momentum", "nesterov", "kill_self")],
     )
-    assert [o.status for o in outcomes] == ["crashed", "crashed", "ok", "crashed"]
+    assert [o.status for o in outcomes] == ["crashed", "crashed", "ran", "crashed"]
     assert outcomes[0].message.startswith(
         "gradient_descent.py: gd ended the worker process (exit status 3)"
     )
@@ -328,7 +328,7 @@ def test_the_worker_cannot_import_the_reference_or_the_solutions(
 
 def test_prints_and_reads_do_not_touch_the_channel(probing: dict[str, CaseOutcome]) -> None:
     outcome = probing["print and read"]
-    assert outcome.status == "ok", outcome.message
+    assert outcome.status == "ran", outcome.message
     assert outcome.trajectory is not None and len(outcome.trajectory.points) == 21
 
 
@@ -349,7 +349,7 @@ def test_a_forged_reply_is_invalid_and_a_fresh_worker_takes_the_next_case(
     assert forged_reply.message.startswith(
         "gradient_descent.py: the worker's reply for forge_reply was invalid ("
     )
-    assert after.status == "ok" and after.trajectory is not None
+    assert after.status == "ran" and after.trajectory is not None
 
 
 # --- modules that do not load ---------------------------------------------------------------
@@ -452,7 +452,7 @@ def reader(data: bytes) -> Any:
 
 
 def forged(header: dict[str, Any], payload: bytes = b"") -> bytes:
-    return encode_frame({"id": 0, "status": "ok", "message": "", **header}) + payload
+    return encode_frame({"id": 0, "status": "ran", "message": "", **header}) + payload
 
 
 def receive(data: bytes, request: CaseRequest | None = None) -> CaseOutcome:
@@ -465,13 +465,13 @@ LOSSES = torch.tensor([9.0, 2.25], dtype=torch.float64)
 
 def one_step(**header: Any) -> bytes:
     """A reply whose trajectory holds the start point and one step."""
-    fields = {"id": 0, "status": "ok", "message": "", "points": 0, "losses": 1, "states": [{}]}
+    fields = {"id": 0, "status": "ran", "message": "", "points": 0, "losses": 1, "states": [{}]}
     return encode_reply({**fields, **header}, [POINTS, LOSSES])
 
 
 def test_a_well_formed_reply_is_read_back() -> None:
     outcome = receive(one_step(modified=None))
-    assert outcome.status == "ok" and outcome.trajectory is not None
+    assert outcome.status == "ran" and outcome.trajectory is not None
     assert torch.equal(torch.stack(outcome.trajectory.points), POINTS)
     assert outcome.trajectory.losses == (9.0, 2.25)
     assert outcome.modified is None
@@ -559,12 +559,12 @@ def test_a_malformed_reply_is_an_invalid_reply(case: str) -> None:
     ids=["adding up", "with an empty batch", "negative", "overflowing int64 to the right sum"],
 )
 def test_batch_lengths_must_add_up_without_overflow(lengths: list[int]) -> None:
-    header = {"id": 0, "status": "ok", "message": "", "indices": 0, "lengths": 1}
+    header = {"id": 0, "status": "ran", "message": "", "indices": 0, "lengths": 1}
     arrays = [torch.arange(2), torch.tensor(lengths, dtype=torch.int64)]
     sampler = CaseRequest("minibatches", "sampler", n=2, batch_size=2)
     outcome = receive(encode_reply(header, arrays), sampler)
     if all(size >= 0 for size in lengths) and sum(lengths) == 2:
-        assert outcome.status == "ok" and outcome.batches is not None
+        assert outcome.status == "ran" and outcome.batches is not None
         assert [b.tolist() for b in outcome.batches] == [[0, 1][: lengths[0]], [0, 1][lengths[0] :]]
     else:
         assert outcome.status == "invalid_reply"
@@ -576,7 +576,7 @@ def test_arbitrary_bytes_never_raise_anything_but_a_closed_channel(data: bytes) 
         outcome = receive(data)
     except ChannelClosed:
         return
-    assert outcome.status in ("invalid_reply", "ok")
+    assert outcome.status in ("invalid_reply", "ran")
 
 
 def test_a_truncated_reply_is_a_closed_channel() -> None:

@@ -118,8 +118,8 @@ def test_solution_equals_the_reference(module: str, graded: GradedFunction):
         return
     if graded.kind == "training":
         for case in load_rubric_cases(graded.name):
-            expected = run_in_process(theirs, case.request)
-            got = run_in_process(mine, case.request)
+            expected = run_in_process(theirs, case.reference_request)
+            got = run_in_process(mine, case.reference_request)
             assert expected.ok and got.ok, (expected.message, got.message)
             assert expected.losses is not None and got.losses is not None
             found = first_difference(

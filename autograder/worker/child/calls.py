@@ -2,7 +2,7 @@
 
 Every runner (execute.py, device_check.py, efficiency.py) calls the student's function through
 `call_student`, or `call_on_device` for tensors off the CPU, and checks what it returned with
-`check_tensor`; any problem becomes a `CaseStop` with the facts of its message.
+`checked_return`; any problem becomes a `CaseStop` with the facts of its message.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ import torch
 from torch import Tensor
 
 from autograder.config import dtype_name
+from autograder.status import Status
 from autograder.trajectory import default_lr
 from autograder.worker import messages
 from autograder.worker.child.emulated_gpu import HostRoundTrip, MixedDevices
 from autograder.worker.child.gpu import Device, foreign_device, host_round_trip, misplaced_state
-from autograder.worker.records import CaseRequest, Status
+from autograder.worker.records import CaseRequest
 
 
 @dataclass(frozen=True)
@@ -223,7 +224,7 @@ def bad_return(
     return CaseStop("bad_return", step, what=what, expected=expected)
 
 
-def check_tensor(
+def checked_return(
     request: CaseRequest, step: int, result: object, x: Tensor, finite_inputs: bool
 ) -> Tensor:
     """`result` if it is a plain tensor like x (finite when the inputs were); else a stop."""

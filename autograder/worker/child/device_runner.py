@@ -23,7 +23,7 @@ from autograder.worker.child.calls import (
     call_on_device,
     call_student,
     check_signature,
-    check_tensor,
+    checked_return,
     misplaced_stop,
 )
 from autograder.worker.child.emulated_gpu import DEVICE, EMULATED, on_gpu, to_gpu
@@ -54,12 +54,12 @@ def run_device_check(
         finite = bool(torch.isfinite(x_view).all()) and bool(torch.isfinite(grad).all())
         result = call_student(student, function, step, x_view.clone(), grad.clone(), state_cpu,
                               **kwargs)  # fmt: skip
-        x_cpu = check_tensor(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
+        x_cpu = checked_return(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
         x_view = to_gpu(x_gpu.reshape(view).clone())
         grad = to_gpu(problem.grad(x_gpu, step - 1).reshape(view))
         given = (x_view, grad, state_gpu)
         result = call_on_device(student, function, step, given, kwargs, EMULATED)
-        checked = check_tensor(request, step, result, x_view, finite_inputs=False)
+        checked = checked_return(request, step, result, x_view, finite_inputs=False)
         if not on_gpu(checked):
             raise bad_return(request, step, f"a tensor on cpu for x on {DEVICE}")
         misplaced = misplaced_stop(state_gpu, x_view, step, EMULATED)

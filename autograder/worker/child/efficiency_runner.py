@@ -28,7 +28,7 @@ from autograder.worker.child.calls import (
     Student,
     call_student,
     check_signature,
-    check_tensor,
+    checked_return,
     require_device,
 )
 from autograder.worker.records import CaseRequest
@@ -130,7 +130,7 @@ def _time_steps(
         result = call_student(student, function, step, x, grad, state,
                               **request.hyperparameters)  # fmt: skip
         took = _clock(x.device) - started
-        x = check_tensor(request, step, result, x, finite_inputs=False).detach()
+        x = checked_return(request, step, result, x, finite_inputs=False).detach()
         if step > 1:
             fastest, fastest_baseline = min(fastest, took), min(fastest_baseline, baseline)
             if settle_early and fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:

@@ -26,7 +26,7 @@ from autograder.config import KIT_ROOT
 from autograder.errors import ChannelClosed
 from autograder.worker import messages
 from autograder.worker.child.runners import Reply, Student, run_case, student_frame
-from autograder.worker.confine.sandbox import Plan, confine
+from autograder.worker.confine.sandbox import Confinement, confine
 from autograder.worker.protocol import MAX_ARRAYS, MAX_PAYLOAD_BYTES, encode_reply, read_frame
 from autograder.worker.records import CaseRequest
 
@@ -176,7 +176,7 @@ def main() -> int:
     request = read_frame(channel.read_exact)
     path = Path(request["module"])
     isolate(path.parent)
-    missing = confine(Plan.from_json(request["sandbox"]))
+    missing = confine(Confinement.from_json(request["sandbox"]))
     silence_stderr()
     channel.send({"status": "confined", "missing": missing})
     module = load(path)

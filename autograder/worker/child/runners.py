@@ -19,6 +19,7 @@ from torch import Tensor
 from autograder.catalog import FunctionKind
 from autograder.config import MAX_STATE_KEY, dtype_name
 from autograder.problems import problem as find_problem
+from autograder.status import Status
 from autograder.training import (
     NOISE,
     OPTIMIZERS,
@@ -39,7 +40,7 @@ from autograder.worker.child.calls import (
     call_on_device,
     call_student,
     check_signature,
-    check_tensor,
+    checked_return,
     misplaced_stop,
     require_device,
     student_frame,
@@ -47,21 +48,21 @@ from autograder.worker.child.calls import (
 from autograder.worker.child.device_runner import run_device_check
 from autograder.worker.child.efficiency_runner import run_efficiency
 from autograder.worker.child.gpu import CUDA
-from autograder.worker.records import CaseRequest, Check, Status
+from autograder.worker.records import CaseRequest, Measure
 
 __all__ = ["Reply", "Student", "run_case", "student_frame"]
 
 
 def run_case(student: Student, request: CaseRequest) -> Reply:
-    """Run `request` on the student's function; a reply with status "ok" or the first problem."""
+    """Run `request` on the student's function; a reply with status "ran" or the first problem."""
     reply = Reply()
-    status: Status = "ok"
+    status: Status = "ran"
     step: int | None = None
     facts: dict[str, Any] = {}
     try:
         function = _function(student, request)
         optimizer = request.kind == "optimizer"
-        runner = CHECK_RUNNERS[request.check] if optimizer else RUNNERS[request.kind]
+        runner = MEASURE_RUNNERS[request.measure] if optimizer else RUNNERS[request.kind]
         runner(student, function, request, reply)
     except CaseStop as stop:
         status, step, facts = stop.status, stop.step, stop.facts
@@ -70,7 +71,7 @@ def run_case(student: Student, request: CaseRequest) -> Reply:
     reply.header.update(
         status=status,
         step=step,
-        message="" if status == "ok" else messages.render(status, **message_facts),
+        message="" if status == "ran" else messages.render(status, **message_facts),
         error_type=facts.get("error_type"),
         error_message=facts.get("error_message"),
         line=facts.get("line"),
@@ -154,7 +155,7 @@ def run_optimizer(
             )
             modified = modified or _modification(step, x=(x_in, x_view), grad=(grad_in, grad_view))
             finite = bool(torch.isfinite(x).all()) and bool(torch.isfinite(grad).all())
-            checked = check_tensor(request, step, result, x_view, finite)
+            checked = checked_return(request, step, result, x_view, finite)
             misplaced = None if gpu is None else misplaced_stop(state, x_view, step, gpu)
             if misplaced is not None:
                 raise misplaced
@@ -287,7 +288,7 @@ RUNNERS: dict[FunctionKind, Runner] = {
     "sampler": run_sampler,
     "training": run_training,
 }
-CHECK_RUNNERS: dict[Check, Runner] = {
+MEASURE_RUNNERS: dict[Measure, Runner] = {
     "trajectory": run_optimizer,
     "device": run_device_check,
     "efficiency": run_efficiency,

@@ -1,6 +1,6 @@
 """Confine the worker before it imports student code: privileges, limits, Landlock, seccomp.
 
-The grading process draws up a `Plan` (what the worker may read and write, what stays
+The grading process draws up a `Confinement` (what the worker may read and write, what stays
 hidden, its limits) and sends it with the module's path; the worker, which has imported
 torch and the kit but no student code yet, calls `confine(plan)`:
 
@@ -43,7 +43,7 @@ from typing import Any
 from autograder.config import KIT_ROOT, PACKAGE
 from autograder.worker.confine import landlock, seccomp
 
-__all__ = ["Limits", "Plan", "confine", "drop_privileges", "make_plan"]
+__all__ = ["Confinement", "Limits", "confine", "drop_privileges", "plan_confinement"]
 
 HIDDEN_IN_KIT = ("reference", "solutions", "tests", "examples")
 SYSTEM_READ = (
@@ -101,7 +101,7 @@ def _number(
 
 
 @dataclass(frozen=True)
-class Plan:
+class Confinement:
     """Where the worker may read and write, what stays hidden even inside those, its limits."""
 
     scratch: Path
@@ -122,7 +122,7 @@ class Plan:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> Plan:
+    def from_json(cls, data: Mapping[str, Any]) -> Confinement:
         return cls(
             scratch=Path(data["scratch"]),
             read=tuple(Path(p) for p in data["read"]),
@@ -133,7 +133,9 @@ class Plan:
         )
 
 
-def make_plan(module_folder: Path, scratch: Path, limits: Limits, *, gpu: bool = False) -> Plan:
+def plan_confinement(
+    module_folder: Path, scratch: Path, limits: Limits, *, gpu: bool = False
+) -> Confinement:
     """The plan for a worker that imports a module from `module_folder` (`gpu`: for cases
     that run on a GPU).
 
@@ -150,7 +152,7 @@ def make_plan(module_folder: Path, scratch: Path, limits: Limits, *, gpu: bool =
     devices = tuple(Path(p) for p in DEVICES)
     if gpu:
         limits = replace(limits, address_space=None)
-    return Plan(scratch, tuple(read), tuple(hidden), devices, limits, landlock=not gpu)
+    return Confinement(scratch, tuple(read), tuple(hidden), devices, limits, landlock=not gpu)
 
 
 def _installed(package: str) -> list[Path]:
@@ -162,7 +164,7 @@ def _installed(package: str) -> list[Path]:
     return [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
 
 
-def confine(plan: Plan) -> list[str]:
+def confine(plan: Confinement) -> list[str]:
     """Apply `plan` to this process; what could not be enforced, as phrases for a warning."""
     for name in ("HOME", "TMPDIR", "TEMP", "TMP"):
         os.environ[name] = str(plan.scratch)

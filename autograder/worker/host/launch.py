@@ -29,7 +29,7 @@ from typing import IO
 from autograder.config import KIT_ROOT
 from autograder.errors import ChannelClosed, ChannelTimeout
 from autograder.worker.confine import reaper
-from autograder.worker.confine.sandbox import Limits, Plan, make_plan
+from autograder.worker.confine.sandbox import Confinement, Limits, plan_confinement
 
 REAPER = Path(reaper.__file__).resolve()
 STDERR_TAIL_CHUNKS = 16
@@ -45,7 +45,7 @@ class WorkerProcess:
     written to stderr, and (once it said hello) a pidfd of the worker process itself."""
 
     process: subprocess.Popen[bytes]
-    plan: Plan
+    plan: Confinement
     stderr_tail: collections.deque[bytes] = field(
         default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_CHUNKS)
     )
@@ -131,7 +131,7 @@ def start_worker(
     for cases on a GPU); it inherits no file descriptor but its pipes. The plan travels with
     the module's path."""
     scratch = Path(tempfile.mkdtemp(prefix="optim-grader-scratch-"))
-    plan = make_plan(module_folder, scratch, Limits() if limits is None else limits, gpu=gpu)
+    plan = plan_confinement(module_folder, scratch, Limits() if limits is None else limits, gpu=gpu)
     command = [sys.executable, "-m", "autograder.worker.child.main"]
     try:
         process = subprocess.Popen(

@@ -13,15 +13,16 @@ from torch import Tensor
 
 from autograder.config import MAX_STATE_KEY
 from autograder.errors import ProtocolError
+from autograder.status import Status
 from autograder.training import minibatch_count
 from autograder.trajectory import Trajectory
 from autograder.worker import messages
 from autograder.worker.protocol import ReadExact, read_reply
-from autograder.worker.records import CaseOutcome, CaseRequest, Status
+from autograder.worker.records import CaseOutcome, CaseRequest
 
 REPORTED: frozenset[Status] = frozenset(
     {
-        "ok",
+        "ran",
         "not_implemented",
         "missing_function",
         "wrong_signature",
