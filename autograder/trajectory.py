@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -52,6 +52,34 @@ def default_lr(optimizer: Optimizer) -> float | None:
     return float(parameter.default)
 
 
+StepCall = Callable[[int, Tensor, Tensor, dict[str, Any]], Tensor]
+"""call(step, x, grad, keyword_arguments) -> the next x: one optimizer step, however it is run."""
+
+
+def optimizer_steps(
+    problem: Problem,
+    x: Tensor,
+    call: StepCall,
+    hyperparameters: Mapping[str, Any],
+    *,
+    base_lr: float | None,
+    steps: int | None = None,
+) -> Iterator[tuple[int, Tensor]]:
+    """The one stepping loop of the kit: (step, x after it) for steps 1..`steps` (default: the
+    problem's), each step fed the problem's gradient at the current x and the hyperparameters,
+    its lr `base_lr` times `problem.lr_scale` (the lr-change probe relies on it).
+
+    The grader's worker, its device check and the notebooks' runs all step through here, so
+    the reference, the student and the tests see the same gradients in the same order.
+    """
+    for step in range(1, 1 + (problem.steps if steps is None else steps)):
+        kwargs = dict(hyperparameters)
+        if base_lr is not None:
+            kwargs["lr"] = base_lr * problem.lr_scale(step - 1)
+        x = call(step, x, problem.grad(x, step - 1), kwargs)
+        yield step, x
+
+
 def run_optimizer(
     optimizer: Optimizer,
     problem: Problem,
@@ -61,21 +89,19 @@ def run_optimizer(
     dtype: torch.dtype = torch.float64,
     device: torch.device | str = "cpu",
 ) -> Trajectory:
-    """Take `steps` (default: the problem's) steps from the problem's start point.
-
-    The learning rate of step k is `problem.lr_scale(k)` times the given lr, or the
-    optimizer's default lr when none is given (the lr-change probe relies on it).
-    """
-    base_lr = hyperparameters.get("lr", default_lr(optimizer))
+    """Take `steps` (default: the problem's) steps from the problem's start point; the lr is
+    the given one, or the optimizer's default lr when none is given."""
     x = problem.start(dtype, device)
     state: dict[str, Any] = {}
     points, losses, states = [x], [float(problem.f(x))], []
-    for step in range(problem.steps if steps is None else steps):
-        kwargs = dict(hyperparameters)
-        if base_lr is not None:
-            kwargs["lr"] = base_lr * problem.lr_scale(step)
-        x = optimizer(x, problem.grad(x, step), state, **kwargs)
-        points.append(x)
-        losses.append(float(problem.f(x)))
+
+    def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
+        return optimizer(x, grad, state, **kwargs)
+
+    base_lr = hyperparameters.get("lr", default_lr(optimizer))
+    walk = optimizer_steps(problem, x, call, hyperparameters, base_lr=base_lr, steps=steps)
+    for _, point in walk:
+        points.append(point)
+        losses.append(float(problem.f(point)))
         states.append(snapshot(state))
     return Trajectory(tuple(points), tuple(losses), tuple(states))

@@ -13,8 +13,10 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from autograder.problems import problem as find_problem
+from autograder.trajectory import optimizer_steps
 from autograder.worker.child.calls import (
     Reply,
     Student,
@@ -43,18 +45,14 @@ def run_device_check(
     state_cpu: dict[Any, Any] = {}
     state_gpu: dict[Any, Any] = {}
     hyperparameters = dict(request.hyperparameters)
-    arguments = {"x": x_cpu.reshape(view), "grad": x_cpu.reshape(view), "state": state_cpu}
-    check_signature(function, request, arguments, hyperparameters)
-    lr = base_lr(function, hyperparameters)
-    for step in range(1, 1 + (problem.steps if request.steps is None else request.steps)):
-        kwargs = dict(hyperparameters)
-        if lr is not None:
-            kwargs["lr"] = lr * problem.lr_scale(step - 1)
-        x_view, grad = x_cpu.reshape(view), problem.grad(x_cpu, step - 1).reshape(view)
+
+    def call(step: int, x_cpu: Tensor, grad_cpu: Tensor, kwargs: dict[str, Any]) -> Tensor:
+        nonlocal x_gpu
+        x_view, grad = x_cpu.reshape(view), grad_cpu.reshape(view)
         finite = bool(torch.isfinite(x_view).all()) and bool(torch.isfinite(grad).all())
         result = call_student(student, function, step, x_view.clone(), grad.clone(), state_cpu,
                               **kwargs)  # fmt: skip
-        x_cpu = checked_return(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
+        x_next = checked_return(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
         x_view = to_gpu(x_gpu.reshape(view).clone())
         grad = to_gpu(problem.grad(x_gpu, step - 1).reshape(view))
         given = (x_view, grad, state_gpu)
@@ -66,3 +64,12 @@ def run_device_check(
         if misplaced is not None:
             raise misplaced
         x_gpu = checked.detach().reshape(x_gpu.shape)
+        return x_next
+
+    arguments = {"x": x_cpu.reshape(view), "grad": x_cpu.reshape(view), "state": state_cpu}
+    check_signature(function, request, arguments, hyperparameters)
+    lr = base_lr(function, hyperparameters)
+    for _ in optimizer_steps(
+        problem, x_cpu, call, hyperparameters, base_lr=lr, steps=request.steps
+    ):
+        pass

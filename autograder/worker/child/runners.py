@@ -29,7 +29,7 @@ from autograder.training import (
     minibatch_count,
     two_moons,
 )
-from autograder.trajectory import snapshot
+from autograder.trajectory import optimizer_steps, snapshot
 from autograder.worker import messages
 from autograder.worker.child.calls import (
     CaseStop,
@@ -136,33 +136,34 @@ def run_optimizer(
     state: dict[Any, Any] = {}
     hyperparameters = dict(request.hyperparameters)
     modified: dict[str, Any] | None = None
+
+    def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
+        nonlocal modified
+        x_view, grad_view = x.reshape(view), grad.reshape(view)
+        x_in, grad_in = x_view.clone(), grad_view.clone()
+        given = (x_in, grad_in, state)
+        result = (
+            call_student(student, function, step, *given, **kwargs)
+            if gpu is None
+            else call_on_device(student, function, step, given, kwargs, gpu)
+        )
+        modified = modified or _modification(step, x=(x_in, x_view), grad=(grad_in, grad_view))
+        finite = bool(torch.isfinite(x).all()) and bool(torch.isfinite(grad).all())
+        checked = checked_return(request, step, result, x_view, finite)
+        misplaced = None if gpu is None else misplaced_stop(state, x_view, step, gpu)
+        if misplaced is not None:
+            raise misplaced
+        return checked.detach().reshape(x.shape).clone()
+
     try:
         arguments = {"x": x.reshape(view), "grad": x.reshape(view), "state": state}
         check_signature(function, request, arguments, hyperparameters)
         lr = base_lr(function, hyperparameters)
-        for step in range(1, 1 + (problem.steps if request.steps is None else request.steps)):
-            kwargs = dict(hyperparameters)
-            if lr is not None:
-                kwargs["lr"] = lr * problem.lr_scale(step - 1)
-            grad = problem.grad(x, step - 1)
-            x_view, grad_view = x.reshape(view), grad.reshape(view)
-            x_in, grad_in = x_view.clone(), grad_view.clone()
-            given = (x_in, grad_in, state)
-            result = (
-                call_student(student, function, step, *given, **kwargs)
-                if gpu is None
-                else call_on_device(student, function, step, given, kwargs, gpu)
-            )
-            modified = modified or _modification(step, x=(x_in, x_view), grad=(grad_in, grad_view))
-            finite = bool(torch.isfinite(x).all()) and bool(torch.isfinite(grad).all())
-            checked = checked_return(request, step, result, x_view, finite)
-            misplaced = None if gpu is None else misplaced_stop(state, x_view, step, gpu)
-            if misplaced is not None:
-                raise misplaced
-            x = checked.detach().reshape(x.shape).clone()
+        walk = optimizer_steps(problem, x, call, hyperparameters, base_lr=lr, steps=request.steps)
+        for step, point in walk:
             states.append(_snapshot(state, step))
-            points.append(x.to("cpu"))
-            losses.append(float(problem.f(x)))
+            points.append(point.to("cpu"))
+            losses.append(float(problem.f(point)))
     finally:
         reply.header["modified"] = modified
         reply.header["points"] = reply.add(torch.stack(points))
