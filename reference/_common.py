@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import MutableMapping
 from typing import Any
 
+import torch
 from torch import Tensor
 
 State = MutableMapping[str, Any]
@@ -52,3 +53,11 @@ def advance_step(state: State) -> int:
     step = int(state.get("step", 0)) + 1
     state["step"] = step
     return step
+
+
+def zeros_buffer(state: State, name: str, like: Tensor) -> Tensor:
+    """The state tensor `name`, zeros shaped like `like` before its first use."""
+    if name not in state:
+        state[name] = torch.zeros_like(like)
+    tensor: Tensor = state[name]
+    return tensor

@@ -19,8 +19,9 @@ from reference._common import (
     check_eps,
     check_lr,
     oriented_gradient,
+    zeros_buffer,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 
 def adabound(
@@ -88,14 +89,6 @@ def adabound(
     )
 
 
-def _buffer(state: State, name: str, like: Tensor) -> Tensor:
-    """The state tensor `name`, zeros shaped like `like` before its first use."""
-    if name not in state:
-        state[name] = torch.zeros_like(like)
-    tensor: Tensor = state[name]
-    return tensor
-
-
 def _bounds(final_lr: float, gamma: float, t: int) -> tuple[float, float]:
     """The lower and upper bound of the step size at step t, both tending to final_lr."""
     lower = final_lr * (1 - 1 / (gamma * t + 1))
@@ -123,11 +116,11 @@ def _adabound(
     t = advance_step(state)
     base_lr = state.setdefault("base_lr", lr)
     g = oriented_gradient(x, grad, weight_decay, maximize)
-    m = _buffer(state, "exp_avg", x) * beta1 + (1 - beta1) * g
-    v = _buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
+    m = zeros_buffer(state, "exp_avg", x) * beta1 + (1 - beta1) * g
+    v = zeros_buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
     state["exp_avg"], state["exp_avg_sq"] = m, v
     if amsbound:
-        v = torch.maximum(_buffer(state, "max_exp_avg_sq", x), v)
+        v = torch.maximum(zeros_buffer(state, "max_exp_avg_sq", x), v)
         if bug != "amsbound_max_not_stored":
             state["max_exp_avg_sq"] = v
     bias_correction1, bias_correction2 = 1 - beta1**t, 1 - beta2**t
@@ -148,16 +141,7 @@ def _adabound(
     return x - (update / math.sqrt(t) if bug == "paper_sqrt_t_factor" else update)
 
 
-def _bug(name: str, misconception: str, hint: str, **exposed_with: object) -> KnownBug:
-    return KnownBug(
-        function="adabound",
-        name=name,
-        misconception=misconception,
-        hint=hint,
-        run=functools.partial(_adabound, bug=name),
-        exposed_with=exposed_with,
-    )
-
+_bug = functools.partial(branch, "adabound", _adabound)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +15,7 @@ from reference._common import (
     check_nonnegative,
     oriented_gradient,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "adadelta"]
 
@@ -102,11 +101,7 @@ def _adadelta(
     return x - delta if bug == "no_lr" else x - lr * delta
 
 
-def _bug(name: str, misconception: str, hint: str, **exposed_with: Any) -> KnownBug:
-    """A KnownBug whose `run` is `_adadelta` with the branch `name`."""
-    run = functools.partial(_adadelta, bug=name)
-    return KnownBug("adadelta", name, misconception, hint, run, exposed_with)
-
+_bug = functools.partial(branch, "adadelta", _adadelta)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

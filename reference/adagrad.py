@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +15,7 @@ from reference._common import (
     check_nonnegative,
     oriented_gradient,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "adagrad"]
 
@@ -102,11 +101,7 @@ def _adagrad(
     return x - step_size * (g / denominator)
 
 
-def _bug(name: str, misconception: str, hint: str, **exposed_with: Any) -> KnownBug:
-    """A KnownBug whose `run` is `_adagrad` with the branch `name`."""
-    run = functools.partial(_adagrad, bug=name)
-    return KnownBug("adagrad", name, misconception, hint, run, exposed_with)
-
+_bug = functools.partial(branch, "adagrad", _adagrad)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -6,7 +6,6 @@ weight decay and its own default λ. The known-bug variants are branches of that
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 
@@ -21,8 +20,9 @@ from reference._common import (
     check_lr,
     check_nonnegative,
     oriented_gradient,
+    zeros_buffer,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 
 def adam(
@@ -139,14 +139,6 @@ def _validate(lr: float, betas: tuple[float, float], eps: float, weight_decay: f
         raise ValueError("betas must be either both floats or both Tensors")
 
 
-def _buffer(state: State, name: str, like: Tensor) -> Tensor:
-    """The state tensor `name`, zeros shaped like `like` before its first use."""
-    if name not in state:
-        state[name] = torch.zeros_like(like)
-    tensor: Tensor = state[name]
-    return tensor
-
-
 def _adam(
     x: Tensor,
     grad: Tensor,
@@ -172,8 +164,8 @@ def _adam(
     g = oriented_gradient(x, grad, 0.0 if decoupled else weight_decay, maximize)
     if decoupled and bug != "decay_after_step":
         x = x * (1 - (weight_decay if bug == "decay_without_lr" else lr * weight_decay))
-    m = torch.lerp(_buffer(state, "exp_avg", x), g, 1 - beta1)
-    v = _buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * (
+    m = torch.lerp(zeros_buffer(state, "exp_avg", x), g, 1 - beta1)
+    v = zeros_buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * (
         g if bug == "grad_not_squared" else g * g
     )
     bias_correction1 = 1.0 if bug in ("no_bias_correction", "only_v_corrected") else 1 - beta1**t
@@ -199,7 +191,7 @@ def _running_max(state: State, v: Tensor, bias_correction2: float, bug: str | No
     """AMSGrad's stored maximum of the raw v, returned on v's (un-corrected) scale."""
     corrected = bug == "amsgrad_max_of_corrected"
     v_max = torch.maximum(
-        _buffer(state, "max_exp_avg_sq", v), v / bias_correction2 if corrected else v
+        zeros_buffer(state, "max_exp_avg_sq", v), v / bias_correction2 if corrected else v
     )
     if bug != "amsgrad_max_not_stored":
         state["max_exp_avg_sq"] = v_max
@@ -327,14 +319,7 @@ def _bugs(
 ) -> tuple[KnownBug, ...]:
     """KnownBug records of `function` for each row of `table`, run through `algorithm`."""
     return tuple(
-        KnownBug(
-            function=function,
-            name=name,
-            misconception=misconception,
-            hint=hint,
-            run=functools.partial(algorithm, bug=name),
-            exposed_with=exposed_with,
-        )
+        branch(function, algorithm, name, misconception, hint, **exposed_with)
         for name, misconception, hint in table
     )
 

@@ -15,8 +15,9 @@ from reference._common import (
     check_lr,
     check_nonnegative,
     oriented_gradient,
+    zeros_buffer,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 
 def adamax(
@@ -59,14 +60,6 @@ def adamax(
     )
 
 
-def _buffer(state: State, name: str, like: Tensor) -> Tensor:
-    """The state tensor `name`, zeros shaped like `like` before its first use."""
-    if name not in state:
-        state[name] = torch.zeros_like(like)
-    tensor: Tensor = state[name]
-    return tensor
-
-
 def _adamax(
     x: Tensor,
     grad: Tensor,
@@ -83,8 +76,8 @@ def _adamax(
     beta1, beta2 = betas
     t = advance_step(state)
     g = oriented_gradient(x, grad, weight_decay, maximize)
-    m = torch.lerp(_buffer(state, "exp_avg", x), g, 1 - beta1)
-    decayed = _buffer(state, "exp_inf", x) * (1.0 if bug == "max_without_beta2" else beta2)
+    m = torch.lerp(zeros_buffer(state, "exp_avg", x), g, 1 - beta1)
+    decayed = zeros_buffer(state, "exp_inf", x) * (1.0 if bug == "max_without_beta2" else beta2)
     magnitude = g if bug == "max_without_abs" else g.abs()
     u = torch.maximum(decayed, magnitude if bug == "eps_in_denominator" else magnitude + eps)
     state["exp_avg"], state["exp_inf"] = m, u
@@ -96,15 +89,7 @@ def _adamax(
     return x - lr * (m / bias_correction1) / u
 
 
-def _bug(name: str, misconception: str, hint: str) -> KnownBug:
-    return KnownBug(
-        function="adamax",
-        name=name,
-        misconception=misconception,
-        hint=hint,
-        run=functools.partial(_adamax, bug=name),
-    )
-
+_bug = functools.partial(branch, "adamax", _adamax)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -8,12 +8,9 @@ these give the learning rate only.
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
-from typing import Any
 
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, schedule_branch
 from reference.schedules import check_step
 
 __all__ = ["BUGS", "cyclic_lr", "one_cycle_lr"]
@@ -194,13 +191,7 @@ def _anneal(strategy: str, lr_from: float, lr_to: float, progress: float, bug: s
     return lr_to + (lr_from - lr_to) / 2.0 * (math.cos(math.pi * progress) + 1)
 
 
-def _bug(
-    formula: Callable[..., float], name: str, misconception: str, hint: str, **exposed_with: Any
-) -> KnownBug:
-    """A KnownBug of the schedule whose private `formula` runs with the branch `name`."""
-    run = functools.partial(formula, bug=name)
-    return KnownBug(formula.__name__[1:], name, misconception, hint, run, exposed_with)
-
+_bug = schedule_branch
 
 _CYCLIC = {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4, "step_size_down": None}
 _TRIANGULAR2 = {**_CYCLIC, "mode": "triangular2", "gamma": 1.0}

@@ -7,7 +7,7 @@ import functools
 import torch
 from torch import Tensor
 
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "minibatches"]
 
@@ -58,11 +58,7 @@ def _minibatches(
     return batches
 
 
-def _bug(name: str, misconception: str, hint: str) -> KnownBug:
-    """A KnownBug whose `run` is `_minibatches` with the branch `name`."""
-    run = functools.partial(_minibatches, bug=name)
-    return KnownBug("minibatches", name, misconception, hint, run, {})
-
+_bug = functools.partial(branch, "minibatches", _minibatches)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -15,8 +15,9 @@ from reference._common import (
     check_lr,
     check_nonnegative,
     oriented_gradient,
+    zeros_buffer,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 
 def nadam(
@@ -80,14 +81,6 @@ def nadam(
     )
 
 
-def _buffer(state: State, name: str, like: Tensor) -> Tensor:
-    """The state tensor `name`, zeros shaped like `like` before its first use."""
-    if name not in state:
-        state[name] = torch.zeros_like(like)
-    tensor: Tensor = state[name]
-    return tensor
-
-
 def _momentum(beta1: float, t: int, momentum_decay: float) -> float:
     """torch's momentum schedule μ_t = β1·(1 - ½·0.96^(t·ψ))."""
     return beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
@@ -120,8 +113,10 @@ def _nadam(
         mu_next = mu
     mu_product = beta1**t if bug == "mu_product_as_power" else state.get("mu_product", 1.0) * mu
     state["mu_product"] = 1.0 if bug == "mu_product_not_stored" else mu_product
-    m = torch.lerp(_buffer(state, "exp_avg", x), g, 1 - (mu if bug == "exp_avg_uses_mu" else beta1))
-    v = _buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
+    m = torch.lerp(
+        zeros_buffer(state, "exp_avg", x), g, 1 - (mu if bug == "exp_avg_uses_mu" else beta1)
+    )
+    v = zeros_buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
     state["exp_avg"], state["exp_avg_sq"] = m, v
     denominator = (v / (1 - beta2**t)).sqrt() + eps
     gradient_term = (lr * (1 - mu) / (1 - mu_product)) * g / denominator
@@ -129,15 +124,7 @@ def _nadam(
     return x - gradient_term - momentum_term
 
 
-def _bug(name: str, misconception: str, hint: str) -> KnownBug:
-    return KnownBug(
-        function="nadam",
-        name=name,
-        misconception=misconception,
-        hint=hint,
-        run=functools.partial(_nadam, bug=name),
-    )
-
+_bug = functools.partial(branch, "nadam", _nadam)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

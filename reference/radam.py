@@ -16,8 +16,9 @@ from reference._common import (
     check_lr,
     check_nonnegative,
     oriented_gradient,
+    zeros_buffer,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 
 def radam(
@@ -78,14 +79,6 @@ def radam(
     )
 
 
-def _buffer(state: State, name: str, like: Tensor) -> Tensor:
-    """The state tensor `name`, zeros shaped like `like` before its first use."""
-    if name not in state:
-        state[name] = torch.zeros_like(like)
-    tensor: Tensor = state[name]
-    return tensor
-
-
 def _rectification(rho_t: float, rho_inf: float) -> float:
     """The variance rectification factor r of the algorithm box."""
     return math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
@@ -110,8 +103,8 @@ def _radam(
     g = oriented_gradient(x, grad, 0.0 if decoupled_weight_decay else weight_decay, maximize)
     if decoupled_weight_decay:
         x = x * (1 - lr * weight_decay)
-    m = torch.lerp(_buffer(state, "exp_avg", x), g, 1 - beta1)
-    v = _buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
+    m = torch.lerp(zeros_buffer(state, "exp_avg", x), g, 1 - beta1)
+    v = zeros_buffer(state, "exp_avg_sq", x) * beta2 + (1 - beta2) * g * g
     state["exp_avg"], state["exp_avg_sq"] = m, v
     bias_correction2 = 1 - beta2**t
     m_hat = m / (1 - beta1**t)
@@ -130,15 +123,7 @@ def _radam(
     return x - lr * (m if bug == "early_steps_uncorrected" else m_hat)
 
 
-def _bug(name: str, misconception: str, hint: str) -> KnownBug:
-    return KnownBug(
-        function="radam",
-        name=name,
-        misconception=misconception,
-        hint=hint,
-        run=functools.partial(_radam, bug=name),
-    )
-
+_bug = functools.partial(branch, "radam", _radam)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from typing import Any
 
 import torch
 from torch import Tensor
@@ -16,7 +15,7 @@ from reference._common import (
     check_nonnegative,
     oriented_gradient,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "rmsprop"]
 
@@ -137,11 +136,7 @@ def _initialise(
         state["grad_avg"] = torch.zeros_like(x)
 
 
-def _bug(name: str, misconception: str, hint: str, **exposed_with: Any) -> KnownBug:
-    """A KnownBug whose `run` is `_rmsprop` with the branch `name`."""
-    run = functools.partial(_rmsprop, bug=name)
-    return KnownBug("rmsprop", name, misconception, hint, run, exposed_with)
-
+_bug = functools.partial(branch, "rmsprop", _rmsprop)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

@@ -8,13 +8,10 @@ its known-bug branches sit on the lines they corrupt. The cyclical schedules liv
 
 from __future__ import annotations
 
-import functools
 import math
-from collections.abc import Callable
-from typing import Any
 
 from reference._common import check_lr, check_nonnegative
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, schedule_branch
 
 __all__ = [
     "BUGS",
@@ -243,13 +240,7 @@ def _linear_warmup(
     return lr * (start + (end_factor - start) * done / length)
 
 
-def _bug(
-    formula: Callable[..., float], name: str, misconception: str, hint: str, **exposed_with: Any
-) -> KnownBug:
-    """A KnownBug of the schedule whose private `formula` runs with the branch `name`."""
-    run = functools.partial(formula, bug=name)
-    return KnownBug(formula.__name__[1:], name, misconception, hint, run, exposed_with)
-
+_bug = schedule_branch
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(

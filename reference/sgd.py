@@ -14,7 +14,7 @@ import torch
 from torch import Tensor
 
 from reference._common import State, check_lr, check_nonnegative, oriented_gradient
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "gd", "momentum", "nesterov"]
 
@@ -232,9 +232,9 @@ _FIXED: Mapping[str, Mapping[str, Any]] = {
 
 
 def _bug(function: str, name: str, misconception: str, hint: str, **exposed_with: Any) -> KnownBug:
-    """A KnownBug whose `run` is `_sgd` with the branch `name`, shaped as `function`."""
-    run = functools.partial(_sgd, **_FIXED[function], bug=name)
-    return KnownBug(function, name, misconception, hint, run, exposed_with)
+    """A known bug of `_sgd` with the branch `name`, shaped as `function`."""
+    algorithm = functools.partial(_sgd, **_FIXED[function])
+    return branch(function, algorithm, name, misconception, hint, **exposed_with)
 
 
 BUGS: tuple[KnownBug, ...] = (

@@ -22,7 +22,7 @@ from reference._common import (
     check_nonnegative,
     oriented_gradient,
 )
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "swats"]
 
@@ -159,11 +159,7 @@ def _initialise(state: State, x: Tensor) -> None:
         state[name] = x.new_zeros(())
 
 
-def _bug(name: str, misconception: str, hint: str, **exposed_with: object) -> KnownBug:
-    """A KnownBug whose `run` is `_swats` with the branch `name`."""
-    run = functools.partial(_swats, bug=name)
-    return KnownBug("swats", name, misconception, hint, run, exposed_with)
-
+_bug = functools.partial(branch, "swats", _swats)
 
 # With the paper's absolute ε = 1e-9 few small problems ever switch; ε = 1e-3 makes most of
 # them switch at k = 2, so the bugs of the switch and of the SGD phase show.

@@ -10,7 +10,7 @@ import torch
 from torch import Tensor
 from torch.nn.functional import binary_cross_entropy_with_logits
 
-from reference.known_bug import KnownBug
+from reference.known_bug import KnownBug, branch
 
 __all__ = ["BUGS", "train"]
 
@@ -113,11 +113,7 @@ def _train(
     return losses
 
 
-def _bug(name: str, misconception: str, hint: str) -> KnownBug:
-    """A KnownBug whose `run` is `_train` with the branch `name`; the grader's cases (with and
-    without schedules, over several epochs) expose each, so `exposed_with` is empty."""
-    return KnownBug("train", name, misconception, hint, functools.partial(_train, bug=name), {})
-
+_bug = functools.partial(branch, "train", _train)
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(
