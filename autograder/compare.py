@@ -27,14 +27,6 @@ class Divergence:
     expected: float
     got: float
 
-    def describe(self) -> str:
-        where = (
-            f"{self.quantity}[{', '.join(map(str, self.index))}]" if self.index else self.quantity
-        )
-        if math.isnan(self.got) and self.quantity.startswith("state") and self.index == ():
-            return f"after step {self.step}: {self.quantity} is missing"
-        return f"after step {self.step}: {where} is {self.got:.6g}, expected {self.expected:.6g}"
-
 
 def relative_tolerance(dtype: torch.dtype) -> float:
     """The relative error a correct implementation in `dtype` may show."""

@@ -1,7 +1,7 @@
-"""Every sentence the grader says to a student about a graded case, in one place.
+"""The sentences about compared values: divergences, diagnoses and per-function headlines.
 
-Worker failures (not implemented, raised, timed out, ...) come worded from the worker's own
-templates; this module words divergences, diagnoses and per-function headlines.
+The failures the worker meets (not implemented, raised, timed out, ...) are worded by the
+templates of worker/messages.py; this module words what the grading process finds itself.
 """
 
 from __future__ import annotations

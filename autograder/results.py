@@ -24,7 +24,8 @@ class Diagnosis:
 class Plot:
     """What the HTML report needs to draw a failing case: the problem and the two paths.
 
-    `expected` is empty for hidden cases: their reference path is never shown.
+    A hidden case's `expected` path stops at the divergence, so no reference value past what
+    the student matched is ever drawn.
     """
 
     problem: str

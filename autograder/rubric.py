@@ -26,12 +26,12 @@ import torch
 from autograder.catalog import Assignment, GradedFunction
 from autograder.catalog import assignment as find_assignment
 from autograder.errors import RubricError
+from autograder.problems import CATEGORIES as PROBLEM_CATEGORIES
 from autograder.problems import problem as find_problem
 from autograder.training import OPTIMIZERS, SCHEDULES
 from autograder.worker import CaseRequest
 
 RUBRICS = Path(__file__).parent / "rubrics"
-PROBLEM_CATEGORIES = ("convex", "ill-conditioned", "saddle", "non-convex", "stochastic", "probe")
 CATEGORIES = (
     *PROBLEM_CATEGORIES, "state", "purity", "dtype/shape", "values", "batches", "training",
     "device", "efficiency",

@@ -1,4 +1,4 @@
-"""The problem suite of DESIGN.md §1: every case runs one function on one of these problems.
+"""The problem suite of docs/design.md §1: every case runs one function on one of these problems.
 
     convex           quadratic_2d, quadratic_1d
     ill-conditioned  elongated_quadratic, random_quadratic

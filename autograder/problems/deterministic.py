@@ -124,7 +124,7 @@ def _rosenbrock_grad(x: Tensor, step: int) -> Tensor:
 
 
 def deterministic_problems() -> tuple[Problem, ...]:
-    """The convex, ill-conditioned, saddle and non-convex rows of DESIGN.md §1, freshly built."""
+    """The convex, ill-conditioned, saddle and non-convex problems (docs/design.md §1), anew."""
     return (
         diagonal_quadratic(
             "quadratic_2d", "convex", "the bowl f = x1² + 2 x2², from (−5, −2)", (1, 2), (-5, -2)

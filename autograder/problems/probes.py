@@ -1,4 +1,4 @@
-"""Probes: problems built to expose one convention each (CONVENTIONS.md, section D.16).
+"""Probes: problems built to expose one convention each (docs/design.md §1).
 
 Some are gradient sequences rather than landscapes: the gradient at step k does not depend on
 x. Each stands for the online linear losses f_k(x) = g_k · x (the setting of the AMSGrad paper's
@@ -115,5 +115,5 @@ PROBE_BUILDERS: tuple[Callable[[], Problem], ...] = (
 
 
 def probes() -> tuple[Problem, ...]:
-    """The probe row of DESIGN.md §1, freshly built."""
+    """The probes of docs/design.md §1, freshly built."""
     return tuple(build() for build in PROBE_BUILDERS)

@@ -162,7 +162,7 @@ def sparse_data(seed: int, samples: int = 80) -> DataSet:
 
 
 def stochastic_problems(seed: int = 0) -> tuple[Problem, ...]:
-    """The stochastic row of DESIGN.md §1, freshly built from `seed`."""
+    """The stochastic problems of docs/design.md §1, freshly built from `seed`."""
     return (
         noisy_quadratic(seed),
         minibatch_problem(

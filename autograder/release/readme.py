@@ -12,7 +12,7 @@ import ast
 from autograder.catalog import Assignment, FunctionKind
 from autograder.release.stub import NOTE
 
-# What a function of each kind must do, beyond its docstring (DESIGN.md, section 2).
+# What a function of each kind must do, beyond its docstring (docs/design.md §2).
 CONTRACTS: dict[FunctionKind, str] = {
     "optimizer": (
         "The optimizers ({names}) have the shape `name(x, grad, state, *, hyperparameters)"

@@ -2,7 +2,7 @@
 results.json, a GitHub job summary in Markdown, or a self-contained HTML page.
 
     text        reports/text.py         errors, a table of functions, failing cases
-    json        reports/json_report.py  DESIGN.md §4's object, full precision
+    json        reports/json_report.py  docs/design.md §8's object, full precision
     gradescope  reports/gradescope.py   results.json, outputs in Markdown
     markdown    reports/markdown.py     heading, table, failing cases in <details>
     html        reports/html.py         one page: table, messages, inline PNG plots

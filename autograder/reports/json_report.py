@@ -1,4 +1,4 @@
-"""The JSON of the command-line contract (DESIGN.md §4), and nothing more:
+"""The JSON of the command-line contract (docs/design.md §8), and nothing more:
 {"assignment", "score", "max_score", "tests": [{"name", "score", "max_score", "status",
 "output"}], "errors"}.
 

@@ -13,12 +13,11 @@ the process.
 
 from autograder.worker.host.replies import receive_outcome
 from autograder.worker.host.session import run_cases
-from autograder.worker.records import CaseOutcome, CaseRequest, viewed
+from autograder.worker.records import CaseOutcome, CaseRequest
 
 __all__ = [
     "CaseOutcome",
     "CaseRequest",
     "receive_outcome",
     "run_cases",
-    "viewed",
 ]

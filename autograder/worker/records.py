@@ -14,7 +14,6 @@ from typing import Any, Literal, get_args
 from torch import Tensor
 
 from autograder.catalog import FunctionKind
-from autograder.contract import Optimizer
 from autograder.status import Status
 from autograder.trajectory import Trajectory
 
@@ -31,8 +30,8 @@ class CaseRequest:
 
     Optimizers use `problem`, `hyperparameters`, `steps` (None: the problem's), `dtype`,
     `device` and `shape` (None: the problem's own; otherwise the student sees x and grad
-    reshaped to it and the result is reshaped back, as `viewed` does; state entries keep the
-    shape the student gave them, so the reference runs through `viewed` too). Schedules use
+    reshaped to it and the result is reshaped back; state entries keep the shape the student
+    gave them, and the reference runs the same way). Schedules use
     `hyperparameters` as their keyword arguments and `steps` (the values at steps
     0..steps-1). Samplers use `n`, `batch_size` and `seed`. A training loop trains a fresh
     network on `n` points of two moons, both drawn from `seed`, with the kit's optimizer
@@ -145,23 +144,6 @@ class CaseRequest:
         if fields.get("shape") is not None:
             fields["shape"] = tuple(fields["shape"])
         return cls(**fields)
-
-
-def viewed(optimizer: Optimizer, shape: tuple[int, ...] | None) -> Optimizer:
-    """`optimizer` run on x and grad reshaped to `shape`, its result reshaped back to x's shape.
-
-    This is what a case with a `shape` does to the student's function; run the reference
-    through it for the same case, so that their state entries have the same shapes.
-    """
-    if shape is None:
-        return optimizer
-
-    def run(x: Tensor, grad: Tensor, state: dict[str, Any], **hyperparameters: Any) -> Tensor:
-        return optimizer(x.reshape(shape), grad.reshape(shape), state, **hyperparameters).reshape(
-            x.shape
-        )
-
-    return run
 
 
 def as_tuples(value: Any) -> Any:

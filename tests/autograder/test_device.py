@@ -18,6 +18,8 @@ import pytest
 import torch
 
 import reference
+from autograder.catalog import ASSIGNMENTS as CATALOGUE
+from autograder.catalog import all_functions
 from autograder.cli import main
 from autograder.errors import RubricError
 from autograder.expectations import ReferenceExpectations, run_in_process, shared_reference
@@ -32,9 +34,8 @@ from tests.fixtures.students.apply_mutation import student_module
 from tests.fixtures.students.device_mutations import DEVICE_MUTATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-ASSIGNMENTS = ("gradient_descent", "adaptive", "schedules")
-OPTIMIZERS = {"gd", "momentum", "nesterov", "adagrad", "rmsprop", "adadelta", "adam", "adamw",
-              "adamax", "nadam", "radam", "adabound", "swats"}  # fmt: skip
+ASSIGNMENTS = tuple(a.name for a in CATALOGUE)
+OPTIMIZERS = {f.name for f in all_functions() if f.kind == "optimizer"}
 HOST_SYNC = "(or another host sync) inside the step"
 EVERY_STEP = "this synchronises with the GPU every step"
 LOOP = "slower than a vectorised step: is there a Python loop over elements?"

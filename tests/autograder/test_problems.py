@@ -1,5 +1,5 @@
 """The problem suite: gradients are autograd's, stochastic problems replay exactly, every row of
-DESIGN.md §1 is present, and each probe shows what it is built to expose."""
+docs/design.md §1 is present, and each probe shows what it is built to expose."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ EACH_PROBLEM = pytest.mark.parametrize("p", PROBLEMS, ids=lambda p: p.name)
 RELATIVE = {torch.float32: 1e-5, torch.float64: 1e-10}
 STEPS = (0, 1, 5, 13, 40)
 
-# DESIGN.md §1 row by row: category, start point (None: seeded) and f there, worked by hand.
+# docs/design.md §1 row by row: category, start point (None: seeded) and f there, worked by hand.
 ROWS: dict[str, tuple[str, tuple[float, ...] | None, float | None]] = {
     "quadratic_2d": ("convex", (-5, -2), 25 + 2 * 4),
     "quadratic_1d": ("convex", (3,), 9),

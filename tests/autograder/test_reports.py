@@ -104,7 +104,7 @@ def no_constants(name: str) -> None:
     raise AssertionError(f"{name} in the JSON")
 
 
-# --- json: DESIGN.md §4 is binding ---------------------------------------------------------
+# --- json: docs/design.md §8 is binding ---------------------------------------------------------
 
 
 @pytest.mark.parametrize("report", REPORTS.values(), ids=REPORTS.keys())

@@ -77,7 +77,7 @@ def test_learning_rate_change_mid_run_matches_torch(
 
 
 def test_first_step_is_root_eps_over_root_of_the_new_average() -> None:
-    """g = 1: v_1 = 0.1, Δ_1 = √(0 + ε)/√(0.1 + ε) ≈ 3.16e-3; u_1 = 0.1 Δ_1² (CONVENTIONS A.6)."""
+    """g = 1: v_1 = 0.1, Δ_1 = √(0 + ε)/√(0.1 + ε) ≈ 3.16e-3; u_1 = 0.1 Δ_1², worked by hand."""
     x, state = torch.zeros((), dtype=torch.float64), dict[str, Any]()
     x = adadelta(x, torch.ones_like(x), state)
     delta = math.sqrt(1e-6) / math.sqrt(0.1 + 1e-6)

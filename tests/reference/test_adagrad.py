@@ -80,7 +80,7 @@ def test_learning_rate_change_mid_run_matches_torch(
 
 
 def test_steps_shrink_like_one_over_root_t() -> None:
-    """g ≡ 1: s_t = t, so the steps are −γ/(1 + ε), −γ/(√2 + ε), −γ/(√3 + ε) (CONVENTIONS A.4)."""
+    """g ≡ 1: s_t = t, so the steps are −γ/(1 + ε), −γ/(√2 + ε), −γ/(√3 + ε), worked by hand."""
     steps = [-1 / (1 + 1e-10), -1 / (math.sqrt(2) + 1e-10), -1 / (math.sqrt(3) + 1e-10)]
     expected = [sum(steps[:1]), sum(steps[:2]), sum(steps)]
     assert constant_gradient_path(adagrad, [1.0] * 3) == pytest.approx(expected, rel=1e-14)

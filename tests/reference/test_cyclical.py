@@ -98,7 +98,7 @@ def test_one_cycle_lr_matches_torch_over_the_whole_schedule(options: dict[str, A
 
 
 def test_documented_sequences() -> None:
-    """The sequences CONVENTIONS.md A.16 lists, written out."""
+    """torch's sequences, written out by hand."""
     triangular2 = [
         cyclic_lr(t, base_lr=0.0, max_lr=0.1, step_size_up=2, mode="triangular2") for t in range(10)
     ]

@@ -105,7 +105,7 @@ def test_linear_warmup_defaults_match_torch() -> None:
 
 
 def test_documented_sequences() -> None:
-    """The sequences CONVENTIONS.md A.16 lists, written out: restarts at 3 and 9."""
+    """torch's sequences, written out by hand: restarts at 3 and 9."""
     restarts = [cosine_warm_restarts(t, lr=0.1, T_0=3, T_mult=2) for t in range(10)]
     assert restarts == pytest.approx(
         [0.1, 0.075, 0.025, 0.1, 0.0933, 0.075, 0.05, 0.025, 0.0067, 0.1], abs=5e-5

@@ -112,7 +112,7 @@ def test_learning_rate_change_mid_run_matches_torch(
 
 
 def test_defaults_follow_the_names_table() -> None:
-    """torch's defaults, except momentum=0.9 for momentum and nesterov (DESIGN.md §2)."""
+    """torch's defaults, except momentum=0.9 for momentum and nesterov (docs/design.md §2)."""
 
     def defaults(function: Callable[..., Tensor]) -> dict[str, Any]:
         parameters = inspect.signature(function).parameters.values()
@@ -244,7 +244,7 @@ def bug_named(function: str, name: str) -> KnownBug:
 
 
 def test_cs231n_velocity_matches_torch_until_the_learning_rate_changes() -> None:
-    """v = −0.1, −0.19, −0.181, −0.1729: θ = −0.1, −0.29, −0.471, −0.6439 (CONVENTIONS A.2)."""
+    """v = −0.1, −0.19, −0.181, −0.1729: θ = −0.1, −0.29, −0.471, −0.6439, worked by hand."""
     bug = bug_named("momentum", "lr_inside_velocity")
     path = constant_gradient_path(bug.run, [0.1, 0.1, 0.01, 0.01])
     assert path == pytest.approx([-0.1, -0.29, -0.471, -0.6439], rel=1e-13)
