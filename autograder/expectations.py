@@ -1,6 +1,7 @@
 """What a case should give, and what each known bug would give: the grader's two sources.
 
-`grade` computes both from `reference/` (cached per case: a batch computes each once);
+`grade` computes both from `reference/`, each case once per process and kept on disk between
+runs (reference_cache.py);
 `check` reads them from the public expected values that `release` writes beside the stubs,
 so it works where `reference/` does not exist. The engine cannot tell the two apart.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import threading
 import types
 from collections.abc import Callable, Sequence
+from dataclasses import asdict
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -43,10 +45,12 @@ class ReferenceExpectations:
 
     def __init__(self) -> None:
         import reference
+        from autograder.reference_cache import DiskCache
         from reference.bugs import known_bugs
 
         self._functions = reference.FUNCTIONS
         self._known_bugs = known_bugs
+        self._disk = {kind: DiskCache(kind) for kind in ("expected", "variants")}
         self._expected: dict[CaseRequest, CaseOutcome] = {}
         self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
         # A batch grades submissions in threads: each case is computed once, under the lock.
@@ -58,7 +62,7 @@ class ReferenceExpectations:
             return self._expected[request]
         with self._filling:
             if request not in self._expected:
-                outcome = run_in_process(self._functions[request.function], request)
+                outcome = self._computed_expected(request)
                 if not outcome.ok:
                     raise RuntimeError(
                         f"the reference fails its own case {case.name}: {outcome.message}"
@@ -72,14 +76,43 @@ class ReferenceExpectations:
             return self._variants[request]
         with self._filling:
             if request not in self._variants:
-                self._variants[request] = [
-                    (
-                        Diagnosis(bug.id, bug.misconception, bug.hint),
-                        run_in_process(bug.run, request),
-                    )
-                    for bug in self._known_bugs(request.function)
-                ]
+                self._variants[request] = self._computed_variants(request)
         return self._variants[request]
+
+    def _computed_expected(self, request: CaseRequest) -> CaseOutcome:
+        """The reference's outcome, from the disk cache or run now."""
+        from autograder.reference_cache import from_record, record
+
+        return self._disk["expected"].fetch(
+            request,
+            lambda: run_in_process(self._functions[request.function], request),
+            record,
+            lambda data: from_record(request, data),
+        )
+
+    def _computed_variants(self, request: CaseRequest) -> list[tuple[Diagnosis, CaseOutcome]]:
+        """Each known bug's outcome, from the disk cache or run now."""
+        from autograder.reference_cache import from_record, record
+
+        def compute() -> list[tuple[Diagnosis, CaseOutcome]]:
+            return [
+                (Diagnosis(bug.id, bug.misconception, bug.hint), run_in_process(bug.run, request))
+                for bug in self._known_bugs(request.function)
+            ]
+
+        def encode(variants: list[tuple[Diagnosis, CaseOutcome]]) -> list[dict[str, Any]]:
+            return [{**asdict(d), "outcome": record(o)} for d, o in variants]
+
+        def decode(data: list[dict[str, Any]]) -> list[tuple[Diagnosis, CaseOutcome]]:
+            return [
+                (
+                    Diagnosis(v["bug"], v["misconception"], v["hint"]),
+                    from_record(request, v["outcome"]),
+                )
+                for v in data
+            ]
+
+        return self._disk["variants"].fetch(request, compute, encode, decode)
 
 
 @cache

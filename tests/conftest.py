@@ -1,4 +1,9 @@
-"""Suite-wide settings: deterministic hypothesis runs, one intra-op thread per test process."""
+"""Suite-wide settings: deterministic hypothesis runs, one intra-op thread per test process,
+and one reference cache on disk that the test processes share (never the user's own)."""
+
+import os
+import tempfile
+from pathlib import Path
 
 import torch
 from hypothesis import HealthCheck, settings
@@ -12,3 +17,6 @@ settings.register_profile(
 )
 settings.load_profile("optim-grader")
 torch.set_num_threads(1)
+os.environ.setdefault(
+    "OPTIM_GRADER_CACHE", str(Path(tempfile.gettempdir()) / "optim-grader-test-cache")
+)
