@@ -13,8 +13,8 @@ from pathlib import Path
 
 from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.commands import EXIT_NOT_GRADED
-from autograder.config import CASE_TIME_LIMIT
-from autograder.errors import OptimGraderError
+from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
+from autograder.errors import OptimGraderError, UsageError
 
 
 def _assignment_record(assignment: Assignment) -> dict[str, object]:
@@ -69,12 +69,11 @@ def grade(args: argparse.Namespace) -> int:
     from autograder.commands import grade as grade_command
 
     formats = [f.strip() for f in args.format.split(",") if f.strip()]
-    if args.case_time_limit is not None and args.case_time_limit <= 0:
-        print("optim-grader grade: --case-time-limit must be positive", file=sys.stderr)
-        return 2
+    _check_limits(args)
     return grade_command(
-        Path(args.submission), args.assignment, formats, args.out, args.case_time_limit
-    )
+        Path(args.submission), args.assignment, formats, args.out, args.case_time_limit,
+        args.time_budget,
+    )  # fmt: skip
 
 
 def check(args: argparse.Namespace) -> int:
@@ -88,12 +87,13 @@ def batch(args: argparse.Namespace) -> int:
     """Grade every submission of a class folder into a resumable gradebook."""
     from autograder.commands import batch as batch_command
 
-    if args.jobs < 1 or (args.case_time_limit is not None and args.case_time_limit <= 0):
-        print("optim-grader batch: -j and --case-time-limit must be positive", file=sys.stderr)
-        return 2
+    if args.jobs < 1:
+        raise UsageError("-j must be a positive number of submissions graded at once")
+    _check_limits(args)
     return batch_command(
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
         regrade=args.regrade, case_time_limit=args.case_time_limit,
+        time_budget=args.time_budget,
     )  # fmt: skip
 
 
@@ -106,13 +106,27 @@ def bundle(args: argparse.Namespace) -> int:
     return 0
 
 
-def _add_case_time_limit(parser: argparse.ArgumentParser) -> None:
+def _add_time_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case-time-limit",
         type=float,
         metavar="SECONDS",
         help=f"wall-clock limit per case (default: {CASE_TIME_LIMIT:g})",
     )
+    parser.add_argument(
+        "--time-budget",
+        type=float,
+        metavar="SECONDS",
+        help="wall-clock limit for all the cases of one submission "
+        f"(default: {SUBMISSION_TIME_BUDGET:g})",
+    )
+
+
+def _check_limits(args: argparse.Namespace) -> None:
+    for option, value in (("--case-time-limit", args.case_time_limit),
+                          ("--time-budget", args.time_budget)):  # fmt: skip
+        if value is not None and not value > 0:
+            raise UsageError(f"{option} must be a positive number of seconds, not {value:g}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -141,7 +155,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", default="text", help="text, json, gradescope, markdown or html"
     )
     grade_parser.add_argument("--out", type=Path, help="write the report here (default: stdout)")
-    _add_case_time_limit(grade_parser)
+    _add_time_limits(grade_parser)
     grade_parser.set_defaults(run=grade)
 
     check_parser = commands.add_parser("check", help="a student's local check of the visible cases")
@@ -175,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"
     )
-    _add_case_time_limit(batch_parser)
+    _add_time_limits(batch_parser)
     batch_parser.set_defaults(run=batch)
 
     bundle_parser = commands.add_parser(

@@ -16,9 +16,10 @@ def grade(
     formats: list[str],
     out: Path | None,
     case_time_limit: float | None = None,
+    time_budget: float | None = None,
 ) -> int:
     """Grade on every case against the reference; write each format to `out` or stdout."""
-    from autograder.config import CASE_TIME_LIMIT
+    from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
     from autograder.expectations import shared_reference
     from autograder.grading import grade_submission
     from autograder.reports import render
@@ -29,6 +30,7 @@ def grade(
         load_rubric(assignment),
         shared_reference(),
         case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
+        time_budget=SUBMISSION_TIME_BUDGET if time_budget is None else time_budget,
     )
     color = out is None and sys.stdout.isatty()
     rendered = "\n".join(render(report, fmt, color=color) for fmt in formats)
@@ -94,11 +96,12 @@ def batch(
     jobs: int = 1,
     regrade: bool = False,
     case_time_limit: float | None = None,
+    time_budget: float | None = None,
 ) -> int:
     """Grade a class folder into `out`; 0 all graded, 1 some could not be, 2 bad input,
     130 interrupted (Ctrl-C, as shells count it)."""
     from autograder.batch import run_batch
-    from autograder.config import CASE_TIME_LIMIT
+    from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 
     try:
         result = run_batch(
@@ -108,6 +111,7 @@ def batch(
             jobs=jobs,
             regrade=regrade,
             case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
+            time_budget=SUBMISSION_TIME_BUDGET if time_budget is None else time_budget,
         )
     except KeyboardInterrupt:
         print(

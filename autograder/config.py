@@ -12,6 +12,8 @@ KIT_ROOT = PACKAGE.parent  # the folder that holds the package: a checkout, or s
 
 CASE_TIME_LIMIT = 10.0  # seconds of wall clock per case, and for importing the module
 DEMO_CASE_TIME_LIMIT = 2.0  # the sample class has students whose code never returns
+SUBMISSION_TIME_BUDGET = 60.0  # seconds of wall clock for all the cases of one submission
+LIMIT_AFTER_A_TIMEOUT = 2.0  # seconds per case once a case of the submission has timed out
 WORKER_START_TIME_LIMIT = 120.0  # seconds for a worker to import torch: the kit's to pay
 
 MAX_STATE_KEY = 200  # characters of a state entry's name that travel back from the worker

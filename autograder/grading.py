@@ -15,7 +15,7 @@ import torch
 
 from autograder import feedback
 from autograder.compare import Divergence, first_difference, first_divergence
-from autograder.config import CASE_TIME_LIMIT
+from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
@@ -36,6 +36,7 @@ def grade_submission(
     cases: Sequence[Case] | None = None,
     functions: Sequence[str] | None = None,
     case_time_limit: float = CASE_TIME_LIMIT,
+    time_budget: float = SUBMISSION_TIME_BUDGET,
 ) -> GradeReport:
     """Grade `submission` on `cases` (default: all of the rubric's), optionally only some
     functions; a submission that cannot be loaded gets every case at zero and the reason."""
@@ -52,6 +53,7 @@ def grade_submission(
                 module_path,
                 [c.student_request for c in runnable],
                 case_time_limit=case_time_limit,
+                time_budget=time_budget,
             )
     except SubmissionError as error:
         return _unloadable(submission, rubric, selected, str(error))

@@ -23,7 +23,7 @@ from autograder.batch.discover import ClassEntry, discover
 from autograder.batch.gradebook import Gradebook, Graded, open_gradebook
 from autograder.batch.outputs import GRADEBOOK, write_outputs
 from autograder.batch.progress import Reporter, reporter
-from autograder.config import CASE_TIME_LIMIT
+from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.expectations import Expectations, shared_reference
 from autograder.grading import grade_submission
 from autograder.reports import render
@@ -52,6 +52,7 @@ class Settings:
     rubric_hash: str
     expectations: Expectations
     case_time_limit: float
+    time_budget: float
 
 
 def run_batch(
@@ -62,6 +63,7 @@ def run_batch(
     jobs: int = 1,
     regrade: bool = False,
     case_time_limit: float = CASE_TIME_LIMIT,
+    time_budget: float = SUBMISSION_TIME_BUDGET,
     stream: TextIO | None = None,
 ) -> BatchResult:
     """Grade every submission in `folder` into out/gradebook.sqlite with `jobs` threads and
@@ -69,7 +71,9 @@ def run_batch(
     ClassFolderError or GradebookError before grading anything."""
     stream = sys.stdout if stream is None else stream
     rubric = load_rubric(assignment)
-    settings = Settings(rubric, rubric_hash(rubric), shared_reference(), case_time_limit)
+    settings = Settings(
+        rubric, rubric_hash(rubric), shared_reference(), case_time_limit, time_budget
+    )
     submissions = discover(folder, exclude=out)
     out.mkdir(parents=True, exist_ok=True)
     with open_gradebook(out / GRADEBOOK, assignment) as book:
@@ -202,6 +206,7 @@ def _grade(submission: ClassEntry, settings: Settings) -> GradeReport | str:
             settings.rubric,
             settings.expectations,
             case_time_limit=settings.case_time_limit,
+            time_budget=settings.time_budget,
         )
     except Exception as error:  # the kit or the machine failed: this submission alone pays
         return f"the grader failed on this submission ({type(error).__name__}: {error})"

@@ -40,6 +40,11 @@ TEMPLATES: dict[Status, str] = {
     "unavailable": "{file}: {function} was not run on {device}: {reason}",
 }
 
+OUT_OF_TIME = (
+    "{file}: {function} was not run: the submission used up its {budget:g} s of grading time "
+    "(cases that time out or do far too much work per step); make the slow functions fast first"
+)
+
 MODIFIED_INPUT = (
     "{file}: {function} modified {argument} in place{where}; leave x and grad unchanged and "
     "return a new tensor"
@@ -72,6 +77,11 @@ def one_line(text: str, limit: int = TEXT_LIMIT) -> str:
 def render(status: Status, **facts: object) -> str:
     """The message for `status`, filled with the facts of the case."""
     return one_line(TEMPLATES[status].format(**facts), MESSAGE_LIMIT)
+
+
+def out_of_time(*, file: str, function: str, budget: float) -> str:
+    """The message of a case left unrun when its submission's time budget ran out."""
+    return one_line(OUT_OF_TIME.format(file=file, function=function, budget=budget), MESSAGE_LIMIT)
 
 
 def modified_input(*, file: str, function: str, argument: str, step: int) -> str:

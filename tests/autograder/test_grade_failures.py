@@ -105,3 +105,39 @@ def test_a_submission_without_the_module_names_what_to_submit(tmp_path: Path, ca
     status, report = grade_json(tmp_path, "adaptive", capsys)
     assert status == 2 and report["score"] == 0
     assert "adaptive.py" in report["errors"][0] and "submit" in report["errors"][0]
+
+
+HANGING_EVERYWHERE = """
+def gd(x, grad, state, **hyperparameters):
+    while True:
+        pass
+
+
+momentum = nesterov = gd
+
+
+def minibatches(n, batch_size, *, generator):
+    while True:
+        pass
+"""
+
+
+def test_a_submission_that_hangs_everywhere_stops_at_its_time_budget(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    module = tmp_path / "gradient_descent.py"
+    module.write_text(HANGING_EVERYWHERE)
+    arguments = ["--case-time-limit", "1", "--time-budget", "1.5", "--format", "json"]
+    assert main(["grade", str(module), "--assignment", "gradient_descent", *arguments]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["score"] == 0
+    outputs = {test["name"].split("/")[0]: test["output"] for test in report["tests"]}
+    assert "did not finish within 1 s" in outputs["gd"]
+    assert "used up its 1.5 s of grading time" in outputs["minibatches"]
+
+
+@pytest.mark.parametrize("option", ["--time-budget", "--case-time-limit"])
+def test_a_time_limit_must_be_positive(option: str, capsys: pytest.CaptureFixture[str]) -> None:
+    module = str(ROOT / "solutions" / "gradient_descent.py")
+    assert main(["grade", module, "--assignment", "gradient_descent", option, "0"]) == 2
+    assert f"{option} must be a positive number of seconds" in capsys.readouterr().err

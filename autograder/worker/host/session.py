@@ -16,13 +16,18 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from autograder.config import CASE_TIME_LIMIT, WORKER_START_TIME_LIMIT
+from autograder.config import (
+    CASE_TIME_LIMIT,
+    LIMIT_AFTER_A_TIMEOUT,
+    SUBMISSION_TIME_BUDGET,
+    WORKER_START_TIME_LIMIT,
+)
 from autograder.errors import ChannelClosed, ChannelTimeout, ProtocolError, WorkerError
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
@@ -51,12 +56,15 @@ def run_cases(
     requests: Sequence[CaseRequest],
     *,
     case_time_limit: float = CASE_TIME_LIMIT,
+    time_budget: float = SUBMISSION_TIME_BUDGET,
     start_time_limit: float = WORKER_START_TIME_LIMIT,
     limits: Limits | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
-    `case_time_limit` bounds each case and the module's import (wall clock, seconds);
+    `case_time_limit` bounds each case and the module's import (wall clock, seconds), and
+    LIMIT_AFTER_A_TIMEOUT each case after one has timed out; `time_budget` bounds all the
+    cases together: the cases left when it runs out are not run, each a "timeout";
     `start_time_limit` bounds the worker's own start (importing torch), which is not the
     student's to pay; `limits` bound each worker (default: `Limits.from_environment()`; see
     sandbox.py for what changes when a case runs on a GPU). Raises
@@ -72,11 +80,15 @@ def run_cases(
     worker: WorkerProcess | None = None
     given_up: dict[str, CaseOutcome] = {}  # function: the outcome its later cases share
     kills: collections.Counter[str] = collections.Counter()
+    clock = _Clock(time_budget, case_time_limit)
     try:
         for index, request in enumerate(requests):
             if request.function in given_up:
                 outcomes.append(replace(given_up[request.function], request=request))
                 continue
+            if clock.left() <= 0:
+                outcomes += [clock.out_of_time(r, module_path.name) for r in requests[index:]]
+                break
             if worker is None:
                 try:
                     worker = _start(module_path, case_time_limit, start_time_limit, limits, gpu)
@@ -84,7 +96,9 @@ def run_cases(
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
-            outcome, usable = _run_one(worker, index, request, module_path.name, case_time_limit)
+            limit = clock.next_limit()
+            outcome, usable = _run_one(worker, index, request, module_path.name, limit)
+            clock.timed_out = clock.timed_out or outcome.status == "timeout"
             outcomes.append(outcome)
             if outcome.status == "crashed" and not usable:
                 kills[request.function] += 1
@@ -97,6 +111,31 @@ def run_cases(
         if worker is not None:
             stop_worker(worker)
     return outcomes
+
+
+@dataclass
+class _Clock:
+    """A submission's time: what is left of its budget, and the limit of its next case. The
+    budget runs from the first case on: the first worker's start is the kit's to pay."""
+
+    budget: float
+    case_limit: float
+    started: float | None = None
+    timed_out: bool = False
+
+    def left(self) -> float:
+        return self.budget - (0.0 if self.started is None else time.monotonic() - self.started)
+
+    def next_limit(self) -> float:
+        """The case limit, shorter once a case has timed out, never past the budget."""
+        if self.started is None:
+            self.started = time.monotonic()
+        limit = min(self.case_limit, LIMIT_AFTER_A_TIMEOUT) if self.timed_out else self.case_limit
+        return max(min(limit, self.left()), 0.0)
+
+    def out_of_time(self, request: CaseRequest, file: str) -> CaseOutcome:
+        message = messages.out_of_time(file=file, function=request.function, budget=self.budget)
+        return CaseOutcome(request, "timeout", message)
 
 
 def _needs_driver(device: str) -> bool:
