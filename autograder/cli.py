@@ -80,7 +80,7 @@ def check(args: argparse.Namespace) -> int:
     """Run the visible cases of the assignment in PATH against its public expected values."""
     from autograder.commands import check as check_command
 
-    return check_command(Path(args.path), args.function)
+    return check_command(Path(args.path), args.function, verbose=args.verbose)
 
 
 def batch(args: argparse.Namespace) -> int:
@@ -163,6 +163,9 @@ def build_parser() -> argparse.ArgumentParser:
         "path", nargs="?", default=".", help="the assignment folder or module"
     )
     check_parser.add_argument("--function", help="check this function only")
+    check_parser.add_argument(
+        "--verbose", action="store_true", help="print every case, passing ones too"
+    )
     check_parser.set_defaults(run=check)
 
     batch_parser = commands.add_parser(

@@ -55,8 +55,10 @@ def find_assignment(path: Path) -> tuple[Assignment, Path]:
     )
 
 
-def check(path: Path, function: str | None) -> int:
-    """The student's loop: visible cases against the public expected values, one line each."""
+def check(path: Path, function: str | None, *, verbose: bool = False) -> int:
+    """The student's loop: visible cases against the public expected values; every failing
+    case, and a summary line (`verbose`: every case)."""
+    from autograder.check_text import check_lines
     from autograder.grading import grade_submission
     from autograder.public_expected import PublicExpectations
     from autograder.rubric import Rubric
@@ -76,11 +78,8 @@ def check(path: Path, function: str | None) -> int:
     report = grade_submission(
         submission, rubric, expectations, functions=None if function is None else [function]
     )
-    for reason in report.errors:
-        print(f"FAIL {reason}")
-    for result in [] if report.errors else report.functions:
-        mark = "ok  " if result.passed else "FAIL"
-        print(f"{mark} {result.headline}")
+    for line in check_lines(report, verbose=verbose):
+        print(line)
     return (
         EXIT_GRADED
         if all(f.passed for f in report.functions) and not report.errors

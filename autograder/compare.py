@@ -19,13 +19,15 @@ from autograder.trajectory import Trajectory
 
 @dataclass(frozen=True)
 class Divergence:
-    """The first place where got and expected disagree: after `step` steps (0 = the start)."""
+    """The first place where got and expected disagree: after `step` steps (0 = the start);
+    `tolerance` is the absolute difference allowed there (nan where none applies)."""
 
     step: int
     quantity: str
     index: tuple[int, ...]
     expected: float
     got: float
+    tolerance: float = math.nan
 
 
 def relative_tolerance(dtype: torch.dtype) -> float:
@@ -102,9 +104,9 @@ def first_divergence(
                         float(value.numel()),
                         float(observed[name].numel()),
                     )
-                return Divergence(
-                    step, name, index, _value(value, index), _value(observed[name], index)
-                )
+                wanted = _value(value, index)
+                allowed = rtol * (abs(wanted) + scales.get(name, 0.0))
+                return Divergence(step, name, index, wanted, _value(observed[name], index), allowed)
     return None
 
 
@@ -120,9 +122,9 @@ def first_difference(
             return Divergence(step, quantity, (), _value(expected[step], ()), math.nan)
         index = _first_mismatch(expected[step].double(), got[step].double(), rtol, scale)
         if index is not None:
-            return Divergence(
-                step, quantity, index, _value(expected[step], index), _value(got[step], index)
-            )
+            wanted = _value(expected[step], index)
+            allowed = rtol * (abs(wanted) + scale)
+            return Divergence(step, quantity, index, wanted, _value(got[step], index), allowed)
     if len(got) > len(expected):
         return Divergence(len(expected), quantity, (), math.nan, _value(got[len(expected)], ()))
     return None

@@ -6,6 +6,9 @@ templates of worker/messages.py; this module words what the grading process find
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from autograder.compare import Divergence
 from autograder.results import CaseResult, Diagnosis
 
@@ -16,6 +19,52 @@ DOCSTRING_SECTIONS = {
     "lr": "the formula",
     "batch": "how the permutation is cut into batches",
 }
+
+
+DELEGATION = (
+    "{function} calls {target}: it hands its work to an existing implementation instead of "
+    "computing it, so every case of {function} scores zero; write the update yourself from "
+    "the docstring, with tensor operations only"
+)
+
+
+def delegation(function: str, target: str) -> str:
+    """The message of every case of a function that called torch.optim or the kit."""
+    return DELEGATION.format(function=function, target=target)
+
+
+VALUES_FIRST = (
+    "{function}: the {check} check earns its points once {function}'s values are right; fix "
+    "the failing cases first"
+)
+
+
+def values_first(function: str, check: str) -> str:
+    """A check passed by a function whose values are wrong (a placeholder passes them all)."""
+    return VALUES_FIRST.format(function=function, check=check)
+
+
+def _options(options: Mapping[str, Any]) -> str:
+    """'lr=-0.1, betas=(1.0, 0.999)': sequences as tuples, as the rubric and JSON give either."""
+    shown = [
+        f"{name}={tuple(value) if isinstance(value, list) else value!r}"
+        for name, value in options.items()
+    ]
+    return ", ".join(shown) or "the defaults"
+
+
+def raised(function: str, options: Mapping[str, Any], error: str) -> str:
+    return f"{function}: raises {error} for {_options(options)}, as its docstring asks"
+
+
+def not_raised(function: str, options: Mapping[str, Any], error: str, got: str | None) -> str:
+    """What an error case says when the function accepted invalid hyperparameters."""
+    did = "returned a step" if got is None else f"raised {got}"
+    return (
+        f"{function}: called with {_options(options)}, it {did}; its docstring's Errors line "
+        f"asks for a {error} here: check the hyperparameters before the step and raise "
+        f"{error}(...) naming the bad one"
+    )
 
 
 def _where(divergence: Divergence, kind: str) -> str:
@@ -45,6 +94,14 @@ def _distinct(got: float, expected: float) -> tuple[str, str]:
     return repr(got), repr(expected)
 
 
+def _gap(divergence: Divergence) -> str:
+    """' (off by 1.2e-07; the tolerance there is 1.5e-08)', when both are numbers."""
+    off = abs(divergence.got - divergence.expected)
+    if off != off or divergence.tolerance != divergence.tolerance:
+        return ""
+    return f" (off by {off:.2g}; the tolerance there is {divergence.tolerance:.2g})"
+
+
 def divergence_message(
     function: str, kind: str, divergence: Divergence, diagnosis: Diagnosis
 ) -> str:
@@ -60,7 +117,7 @@ def divergence_message(
         fact = f"{where}, {divergence.quantity[:-6]} has the wrong shape"
     else:
         got, expected = _distinct(divergence.got, divergence.expected)
-        fact = f"{where}, {_quantity(divergence)} is {got}, expected {expected}"
+        fact = f"{where}, {_quantity(divergence)} is {got}, expected {expected}{_gap(divergence)}"
     section = (
         "the training loop"
         if kind == "training"

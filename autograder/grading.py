@@ -116,7 +116,15 @@ def _by_function(rubric: Rubric, checks: Sequence[CaseResult]) -> tuple[Function
 def grade_cases(
     cases: Sequence[Case], outcomes: Sequence[CaseOutcome], expectations: Expectations
 ) -> list[CaseResult]:
-    """Grade each case; a diagnosis may use the cases of the same function that passed."""
+    """Grade each case; a diagnosis may use the cases of the same function that passed. A
+    function whose code called torch.optim or the kit in any case scores zero on every case,
+    unless its rubric allows it; its device and efficiency checks earn points only when all
+    its cases compared by value pass."""
+    delegated = {
+        case.function: outcome.delegated
+        for case, outcome in zip(cases, outcomes, strict=True)
+        if outcome.delegated is not None and not case.allow_delegation
+    }
     divergences = [
         _divergence(case, expectations.expected(case), outcome)
         if _compares(case, outcome)
@@ -128,16 +136,37 @@ def grade_cases(
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
         if _compares(case, outcome) and divergence is None
     ]
-    return [
-        grade_case(case, outcome, divergence, expectations, passed)
+    results = [
+        _result(case, "delegated", feedback.delegation(case.function, delegated[case.function]))
+        if case.function in delegated
+        else grade_case(case, outcome, divergence, expectations, passed)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
+    ]
+    wrong_values = {
+        case.function
+        for case, result in zip(cases, results, strict=True)
+        if _by_value(case) and result.status != "skipped" and not result.passed
+    }
+    return [
+        _result(case, "diverged", feedback.values_first(case.function, case.category))
+        if result.passed and case.category in VALUES_FIRST and case.function in wrong_values
+        else result
+        for case, result in zip(cases, results, strict=True)
     ]
 
 
+VALUES_FIRST = ("purity", "device", "efficiency")  # checks that count once values are right
+
+
+def _by_value(case: Case) -> bool:
+    """Whether the case is graded on the values of its run (not a check of how it ran)."""
+    return case.raises is None and case.student_request.measure == "trajectory"
+
+
 def _compares(case: Case, outcome: CaseOutcome) -> bool:
-    """Whether the case is graded on values that its run gave: one that ran to its end, not a
-    purity, device or efficiency check."""
-    return outcome.ok and case.category != "purity" and case.student_request.measure == "trajectory"
+    """Whether the case is graded on values that its run gave: one that ran to its end, not
+    an error, device or efficiency check."""
+    return outcome.ok and _by_value(case)
 
 
 def grade_case(
@@ -151,7 +180,9 @@ def grade_case(
     if outcome.status == "unavailable":
         status: Status = "skipped" if case.when_unavailable == "skip" else "unavailable"
         return _result(case, status, outcome.message)
-    if case.category == "purity":
+    if case.raises is not None:
+        return _raises(case, outcome)
+    if case.category == "purity" and divergence is None:
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":
         return _device_or_efficiency(case, outcome)
@@ -171,6 +202,20 @@ def grade_case(
     )
     plot = _plot(case, expectations.expected(case), outcome, divergence)
     return _result(case, "diverged", message, divergence, diagnosis, plot)
+
+
+def _raises(case: Case, outcome: CaseOutcome) -> CaseResult:
+    """An error case: passed when the first call raised the exception the docstring names."""
+    raises = str(case.raises)
+    options = case.student_request.hyperparameters
+    if outcome.status == "raised" and outcome.error_type == raises:
+        return _result(case, "passed", feedback.raised(case.function, options, raises))
+    if outcome.status in ("ran", "raised", "bad_return"):
+        got = outcome.error_type if outcome.status == "raised" else None
+        return _result(
+            case, "missing_error", feedback.not_raised(case.function, options, raises, got)
+        )
+    return _result(case, outcome.status, outcome.message)
 
 
 def _purity(case: Case, outcome: CaseOutcome) -> CaseResult:

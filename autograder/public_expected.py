@@ -105,23 +105,38 @@ def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, byte
         cases = [c for c in rubric.for_function(graded.name) if c.visible]
         if not cases:
             continue
-        entries = []
-        for case in cases:
-            variants = [
-                {"bug": d.bug, "misconception": d.misconception, "hint": d.hint,
-                 "outcome": outcome_json(o)}
-                for d, o in expectations.variants(case)
-                if o.ok
-            ]  # fmt: skip
-            entries.append({
-                "name": case.name, "category": case.category, "points": case.points,
-                "request": case.reference_request.to_json(),
-                "expected": outcome_json(expectations.expected(case)), "variants": variants,
-            })  # fmt: skip
+        entries = [_entry(case, expectations) for case in cases]
         document = {"format": FORMAT_VERSION, "function": graded.name, "cases": entries}
         text = json.dumps(document, separators=(",", ":"))
         files[f"{FOLDER}/{graded.name}.json"] = (text + "\n").encode()
     return files
+
+
+def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
+    """A visible case as JSON: its requests, and the reference's outcome and its known bugs'
+    when it compares values; an error, device or efficiency check needs neither (its verdict
+    is what the student's run does)."""
+    entry: dict[str, Any] = {
+        "name": case.name, "category": case.category, "points": case.points,
+        "request": case.reference_request.to_json(), "expected": {}, "variants": [],
+    }  # fmt: skip
+    if case.student_request != case.reference_request:
+        entry["student_request"] = case.student_request.to_json()
+    if case.allow_delegation:
+        entry["allow_delegation"] = True
+    if case.raises is not None:
+        entry["raises"] = case.raises
+        return entry
+    if case.student_request.measure != "trajectory":
+        return entry
+    entry["expected"] = outcome_json(expectations.expected(case))
+    entry["variants"] = [
+        {"bug": d.bug, "misconception": d.misconception, "hint": d.hint,
+         "outcome": outcome_json(o)}
+        for d, o in expectations.variants(case)
+        if o.ok
+    ]  # fmt: skip
+    return entry
 
 
 class PublicExpectations:
@@ -135,7 +150,10 @@ class PublicExpectations:
             document = json.loads(path.read_text(encoding="utf-8"))
             for entry in document["cases"]:
                 request = CaseRequest.from_json(entry["request"])
-                case = Case(request, request, entry["category"], True, float(entry["points"]))
+                student = CaseRequest.from_json(entry.get("student_request", entry["request"]))
+                case = Case(request, student, entry["category"], True, float(entry["points"]),
+                            allow_delegation=entry.get("allow_delegation", False),
+                            raises=entry.get("raises"))  # fmt: skip
                 self.cases.append(case)
                 self._expected[case.name] = outcome_from_json(request, entry["expected"])
                 self._variants[case.name] = [

@@ -34,12 +34,14 @@ from autograder.worker import CaseRequest
 RUBRICS = Path(__file__).parent / "rubrics"
 CATEGORIES = (
     *PROBLEM_CATEGORIES, "state", "purity", "dtype/shape", "values", "batches", "training",
-    "device", "efficiency",
+    "device", "efficiency", "errors",
 )  # fmt: skip
+CHECKS = ("state", "purity", "device", "efficiency", "errors")  # named in a case's name
 _BLOCK_KEYS = {
     "problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds",
-    "measure", "device", "size", "when_unavailable",
+    "measure", "device", "size", "when_unavailable", "raises",
 }  # fmt: skip
+RAISES = ("ValueError",)  # what an error case may expect the function to raise
 WhenUnavailable = Literal["skip", "fail"]
 WHEN_UNAVAILABLE: tuple[WhenUnavailable, ...] = get_args(WhenUnavailable)
 EFFICIENCY_PROBLEM = "quadratic_1d"  # f = x², coordinate by coordinate on any number of them
@@ -54,7 +56,10 @@ class Case:
     compares with; `student_request` is the same request, or a device or efficiency check, or
     the same steps on a GPU, compared by value with the reference's. `unavailable` says what
     this machine lacks to run it (None: nothing); such a case is skipped or failed as
-    `when_unavailable` says.
+    `when_unavailable` says. `raises` names the exception the function must raise on this
+    run's hyperparameters (an error case; None: it must run). `allow_delegation` (the
+    function's `allow_delegation = true`) lets the function call torch.optim or the kit, as
+    `train` drives the kit's adapter.
     """
 
     reference_request: CaseRequest
@@ -64,6 +69,8 @@ class Case:
     points: float
     unavailable: str | None = None
     when_unavailable: WhenUnavailable = "skip"
+    allow_delegation: bool = False
+    raises: str | None = None
 
     @property
     def function(self) -> str:
@@ -93,13 +100,15 @@ class Case:
             parts.append(f"size={r.size}")
         if r.device != "cpu":
             parts.append(r.device)
-        if self.category in ("state", "purity", "device", "efficiency"):
+        if self.category in CHECKS:
             parts.append(self.category)
         return "/".join(parts)
 
     @property
     def compares_state(self) -> bool:
-        return self.category == "state"
+        """State is compared in the state category, and in every run below float64, where
+        rounding the moments through a lower precision would otherwise go unseen."""
+        return self.category == "state" or self.student_request.dtype != "float64"
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,7 @@ class _Draft:
     category: str
     visible: bool
     when_unavailable: WhenUnavailable = "skip"
+    raises: str | None = None
 
 
 def _function_cases(
@@ -178,6 +188,9 @@ def _function_cases(
 ) -> list[Case]:
     where = f"{path}: [functions.{graded.name}]"
     points = entry.get("points", graded.points)
+    allow_delegation = entry.get("allow_delegation", False)
+    if not isinstance(allow_delegation, bool):
+        raise RubricError(f"{where}: allow_delegation must be true or false")
     blocks = entry.get("cases", [])
     if not blocks:
         raise RubricError(f"{where} has no cases")
@@ -203,7 +216,7 @@ def _function_cases(
             else 0.0
         )
         cases.append(Case(reference, draft.run, draft.category, draft.visible, earned, why,
-                          draft.when_unavailable))  # fmt: skip
+                          draft.when_unavailable, allow_delegation, draft.raises))  # fmt: skip
     return cases
 
 
@@ -221,6 +234,21 @@ def _reference_request(run: CaseRequest) -> CaseRequest:
 
 
 def _expand(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Iterator[_Draft]:
+    """The block's cases; with `raises`, error cases: one step (one call) that must raise."""
+    raises = block.get("raises")
+    if raises is None:
+        yield from _expand_runs(graded, block, where)
+        return
+    if raises not in RAISES:
+        raise RubricError(f"{where}: raises must be one of {RAISES}, not {raises!r}")
+    if "measure" in block or "device" in block:
+        raise RubricError(f"{where}: an error case runs on the CPU; drop `measure` and `device`")
+    one_call = {**block, "category": block.get("category", "errors"), "steps": 1}
+    for draft in _expand_runs(graded, one_call, where):
+        yield replace(draft, raises=raises)
+
+
+def _expand_runs(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Iterator[_Draft]:
     common = {k: v for k, v in block.items() if k not in _BLOCK_KEYS}
     option_sets = block.get("options", [{}])
     visible = bool(block.get("visible", False))
@@ -273,10 +301,10 @@ def _optimizer_drafts(
     when_unavailable = block.get("when_unavailable", "skip")
     if when_unavailable not in WHEN_UNAVAILABLE:
         raise RubricError(f"{where}: when_unavailable must be one of {WHEN_UNAVAILABLE}")
-    if block.get("visible", False) and (measure != "trajectory" or device != "cpu"):
+    if block.get("visible", False) and device != "cpu":
         raise RubricError(
-            f"{where}: a {measure} case on {device} cannot be visible: `optim-grader check` runs "
-            "only cases whose values it compares on the CPU; leave it hidden"
+            f"{where}: a case on {device} cannot be visible: students check on their own "
+            'machine; leave it hidden, or use `measure = "device"` (an emulated GPU)'
         )
     problems = block.get("problems") or ([EFFICIENCY_PROBLEM] if measure == "efficiency" else [])
     if not problems:

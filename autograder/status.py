@@ -2,9 +2,11 @@
 
 The worker answers a case with "ran" (it ran to its end) or a failure; the grading process
 turns "ran" into "passed" or "diverged" (values compared), "modified_input" (the purity
-check), and a case this machine cannot run into "skipped" (worth nothing) or "unavailable"
-(the rubric says it fails). Every other status is a failure named by the worker or by the
-grading process when the worker could not answer (timeout, crashed, invalid_reply).
+check), every case of a function whose code called torch.optim or the kit into "delegated"
+(unless its rubric allows it), an error case whose call did not raise into "missing_error",
+and a case this machine cannot run into "skipped" (worth nothing) or "unavailable" (the
+rubric says it fails). Every other status is a failure named by the worker or by the grading
+process when the worker could not answer (timeout, crashed, invalid_reply).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ Status = Literal[
     "passed",
     "diverged",
     "modified_input",
+    "delegated",
+    "missing_error",
     "skipped",
     "unavailable",
     "not_implemented",

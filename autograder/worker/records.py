@@ -166,6 +166,7 @@ class CaseOutcome:
     the order of `model.parameters()`) what a training loop returned and left. `modified`
     is the message naming the first call that changed x or grad in place, None if none did: it
     costs the purity check alone, since the run goes on with what the function returned.
+    `delegated` names the torch.optim or kit entry point the student's code called, if any.
     """
 
     request: CaseRequest
@@ -181,6 +182,7 @@ class CaseOutcome:
     losses: tuple[float, ...] | None = None
     parameters: Tensor | None = None
     modified: str | None = None
+    delegated: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -61,19 +61,29 @@ def test_check_and_grade_agree_on_every_visible_case(tmp_path: Path):
     assert any(not c.passed for c in checked.checks)
 
 
-def test_check_prints_one_line_per_function_and_names_the_bug(tmp_path: Path, capsys):
+def test_check_names_each_failing_case_and_sums_up(tmp_path: Path, capsys):
     assignment = next(a for a in ASSIGNMENTS if a.name == "adaptive")
     folder = assignment_folder(tmp_path, assignment, buggy_adaptive())
     assert main(["check", str(folder)]) == 1
     lines = capsys.readouterr().out.splitlines()
-    assert len(lines) == len(assignment.functions)
-    for line, function in zip(lines, assignment.functions, strict=True):
-        assert function.name in line
-        assert line.startswith("FAIL" if function.name in FAILING else "ok")
-    adam = next(line for line in lines if " adam:" in line)
+    headers = [line for line in lines if not line.startswith(" ")]
+    for header, function in zip(headers, assignment.functions, strict=False):
+        assert header.startswith(("FAIL " if function.name in FAILING else "ok   ") + function.name)
+    assert headers[-1].startswith(f"{len(assignment.functions) - len(FAILING)} of 9 functions")
+    assert "visible cases:" in headers[-1] and "points" in headers[-1]
+    adam = lines[lines.index(next(h for h in headers if h.startswith("FAIL adam:"))) + 1]
+    # the case (problem, hyperparameters), step, quantity, both values, difference, tolerance
+    assert adam.startswith("     adam/") and "lr=0.1" in adam and "after step" in adam
+    assert "expected" in adam and "off by" in adam and "tolerance" in adam
     assert "bias correction" in adam
+    collapsed = [line for line in lines if "the same in" in line]
+    assert collapsed and all(line.startswith("     the same in") for line in collapsed)
     assert main(["check", str(folder), "--function", "adagrad"]) == 0
-    assert capsys.readouterr().out.startswith("ok   adagrad: passed")
+    assert capsys.readouterr().out.startswith("ok   adagrad:")
+    assert main(["check", str(folder), "--function", "adam", "--verbose"]) == 1
+    verbose = capsys.readouterr().out.splitlines()
+    assert any("[passed]" in line for line in verbose)
+    assert not any("the same in" in line for line in verbose)
 
 
 def test_check_of_an_unknown_function_says_which_exist(tmp_path: Path, capsys):
@@ -102,8 +112,10 @@ def test_check_needs_neither_reference_nor_solutions(tmp_path: Path, assignment:
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
-    assert len(lines) == len(assignment.functions)
-    assert all(line.startswith("ok") for line in lines), result.stdout
+    assert len(lines) == len(assignment.functions) + 1
+    assert all(line.startswith("ok") for line in lines[:-1]), result.stdout
+    count = len(assignment.functions)
+    assert lines[-1].startswith(f"{count} of {count} functions pass"), lines[-1]
 
 
 def test_check_outside_an_assignment_folder_says_where_to_run_it(tmp_path: Path, capsys):

@@ -25,6 +25,7 @@ import torch
 from autograder.config import KIT_ROOT
 from autograder.errors import ChannelClosed
 from autograder.worker import messages
+from autograder.worker.child.delegation import DelegationWatch
 from autograder.worker.child.runners import Reply, Student, run_case, student_frame
 from autograder.worker.confine.sandbox import Confinement, confine
 from autograder.worker.protocol import MAX_ARRAYS, MAX_PAYLOAD_BYTES, encode_reply, read_frame
@@ -134,10 +135,16 @@ def _load_error(
     }
 
 
+WATCH = DelegationWatch()
+
+
 def answer(student: Student, request: CaseRequest) -> Reply:
-    """Run one case; an error outside the student's calls becomes a "crashed" reply."""
+    """Run one case; an error outside the student's calls becomes a "crashed" reply. The
+    reply names the torch.optim or kit entry point the student's code called, if any."""
     try:
-        reply = run_case(student, request)
+        with WATCH.watching():
+            reply = run_case(student, request)
+        reply.header["delegated"] = WATCH.called
     except Exception as error:  # the kit's checks failed on what the function gave them
         reason = messages.one_line(f"{type(error).__name__}: {error}")
         text = (

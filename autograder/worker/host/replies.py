@@ -96,6 +96,7 @@ def outcome_from_reply(
         losses=losses,
         parameters=parameters,
         modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
+        delegated=optional_text(header, "delegated"),
     )
 
 

@@ -1,0 +1,55 @@
+"""Delegation through the CLI: a function that hands its step to torch.optim or to the kit
+scores zero on every case, whatever route it takes there; its own helpers do not count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from autograder.cli import main
+
+STUDENTS = Path(__file__).resolve().parents[1] / "fixtures" / "students" / "delegating"
+
+
+def graded(assignment: str, capsys: pytest.CaptureFixture[str]) -> dict[str, list[Any]]:
+    assert main(["grade", str(STUDENTS / assignment), "--assignment", assignment,
+                 "--format", "json"]) == 0  # fmt: skip
+    tests: dict[str, list[Any]] = {}
+    for test in json.loads(capsys.readouterr().out)["tests"]:
+        tests.setdefault(test["name"].split("/")[0], []).append(test)
+    return tests
+
+
+@pytest.mark.slow
+def test_a_module_that_wraps_torch_optim_scores_zero(capsys):
+    tests = graded("adaptive", capsys)
+    called = {
+        "adagrad": "torch.optim.",
+        "rmsprop": "torch.optim.",
+        "adadelta": "torch.optim.",
+        "adam": "torch.optim.adam",  # a reloaded module: its own code runs first
+        "adamw": "torch.optim.",
+        "adamax": "autograder.",
+        "nadam": "torch.optim.",
+        "radam": "torch.optim.",
+        "adabound": "torch.optim.",
+    }
+    for function, cases in tests.items():
+        for case in cases:
+            assert case["score"] == 0, case["name"]
+            assert f"{function} calls {called[function]}" in case["output"], case["output"]
+            assert "scores zero" in case["output"]
+
+
+def test_functional_sgd_and_the_kit_adapter_are_caught_and_own_helpers_are_not(capsys):
+    tests = graded("gradient_descent", capsys)
+    for function in ("gd", "nesterov"):
+        assert {c["status"] for c in tests[function]} == {"failed"}
+        assert all(c["score"] == 0 for c in tests[function])
+    assert "gd calls torch.optim" in tests["gd"][0]["output"]
+    assert "nesterov calls autograder." in tests["nesterov"][0]["output"]
+    for function in ("momentum", "minibatches"):
+        assert all(c["score"] == c["max_score"] for c in tests[function]), function
