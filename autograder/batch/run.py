@@ -228,7 +228,7 @@ def _graded(submission: ClassEntry, outcome: GradeReport | str, settings: Settin
         sum(case.points for case in settings.rubric.cases),
         report,
         error,
-        render(shown, "html"),
+        render(shown, "html", for_student=True),
     )
 
 

@@ -20,16 +20,18 @@ from autograder.results import GradeReport
 FORMATS = ("text", "json", "gradescope", "markdown", "html")
 
 
-def render(report: GradeReport, fmt: str, *, color: bool = False) -> str:
-    """`report` in format `fmt`; `color` (ANSI colours) applies to text only, for a terminal.
+def render(report: GradeReport, fmt: str, *, color: bool = False, for_student: bool = False) -> str:
+    """`report` in format `fmt`; `color` (ANSI colours) applies to text only, for a terminal;
+    `for_student` to html only, whose hidden cases then show no problem, options or values.
     A ValueError naming the formats for an unknown one."""
     if fmt == "text":
         return render_text(report, color=color)
+    if fmt == "html":
+        return render_html(report, for_student=for_student)
     renderers = {
         "json": render_json,
         "gradescope": render_gradescope,
         "markdown": render_markdown,
-        "html": render_html,
     }
     if fmt not in renderers:
         raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")

@@ -13,18 +13,27 @@ import html
 import io
 from typing import TYPE_CHECKING
 
-from autograder.reports.scores import (
-    failure_label,
-    failures,
-    shown_scores,
-    skipped_note,
-    status_word,
-)
+from autograder.reports.scores import failures, shown_scores, status_word
 from autograder.results import CaseResult, FunctionResult, GradeReport, Plot
 
 if TYPE_CHECKING:
     from autograder.plotting import Mark
 
+STATUS_WORDS = {
+    "diverged": "wrong values",
+    "modified_input": "changed its input in place",
+    "not_implemented": "not written yet",
+    "missing_function": "function missing",
+    "wrong_signature": "wrong signature",
+    "raised": "raised an exception",
+    "bad_return": "returned the wrong thing",
+    "timeout": "too slow to finish",
+    "host_sync": "reads values back to the CPU",
+    "wrong_device": "tensor on the wrong device",
+    "slow": "loops over elements",
+    "delegated": "calls a library optimizer",
+    "missing_error": "accepts invalid hyperparameters",
+}
 MAX_PLOTS_PER_FUNCTION = 3
 MAX_CASES_PER_FUNCTION = 10
 PLOT_DPI = 72
@@ -104,26 +113,51 @@ def _image(check: CaseResult) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _case(check: CaseResult, image: str) -> str:
+def _case(group: list[CaseResult], image: str) -> str:
+    """One box for the cases that failed with the same message: the first named, the others
+    counted (their names follow in small print)."""
+    check = group[0]
+    label = STATUS_WORDS.get(check.status, check.status.replace("_", " "))
+    label += "" if check.visible else ", hidden case"
+    others = ""
+    if len(group) > 1:
+        names = ", ".join(c.name for c in group[1:])
+        others = f"<p><small>The same in {len(group) - 1} more: {_e(names)}</small></p>"
     return (
-        f'<div class="case"><p><span class="kind">{_e(failure_label(check))}</span> '
-        f"<code>{_e(check.name)}</code></p><p>{_e(check.message)}</p>{image}</div>"
+        f'<div class="case"><p><span class="kind">{_e(label)}</span> '
+        f"<code>{_e(check.name)}</code></p><p>{_e(check.message)}</p>{others}{image}</div>"
     )
 
 
-def _function_section(result: FunctionResult, errors: tuple[str, ...]) -> str:
-    """The failing cases of one function: the first few with plots drawn, then a count."""
+def _hidden(result: FunctionResult, check: CaseResult) -> str:
+    """A hidden case as a student sees it: its number among the function's hidden cases."""
+    number = [c for c in result.checks if not c.visible].index(check) + 1
+    return f'<div class="case"><p>hidden case {number} of {_e(result.function)}: failed</p></div>'
+
+
+def _function_section(
+    result: FunctionResult, errors: tuple[str, ...], for_student: bool = False
+) -> str:
+    """The failing cases of one function, those with the same message in one box, the first
+    few with plots drawn, then a count; a student's page names no hidden case's values."""
     failing = failures(result, errors)
     if not failing:
         return ""
     parts = [f"<h2>{_e(result.function)}: {len(failing)} of {len(result.checks)} cases fail</h2>"]
+    shown = [c for c in failing if c.visible or not for_student]
+    groups: dict[tuple[str, str, bool], list[CaseResult]] = {}
+    for check in shown:
+        groups.setdefault((check.status, check.message, check.visible), []).append(check)
     drawn = 0
-    for check in failing[:MAX_CASES_PER_FUNCTION]:
-        image = _image(check) if drawn < MAX_PLOTS_PER_FUNCTION else ""
+    for group in list(groups.values())[:MAX_CASES_PER_FUNCTION]:
+        image = _image(group[0]) if drawn < MAX_PLOTS_PER_FUNCTION else ""
         drawn += bool(image)
-        parts.append(_case(check, image))
-    if len(failing) > MAX_CASES_PER_FUNCTION:
-        parts.append(f"<p>... and {len(failing) - MAX_CASES_PER_FUNCTION} more failing cases.</p>")
+        parts.append(_case(group, image))
+    if len(groups) > MAX_CASES_PER_FUNCTION:
+        more = len(groups) - MAX_CASES_PER_FUNCTION
+        parts.append(f"<p>... and {more} more kinds of failure.</p>")
+    if for_student:
+        parts += [_hidden(result, c) for c in failing if not c.visible]
     return f"<section>{''.join(parts)}</section>"
 
 
@@ -140,18 +174,22 @@ def _score_table(report: GradeReport) -> str:
     return f"<table>{header}{''.join(rows)}</table>"
 
 
-def render_html(report: GradeReport) -> str:
-    """The page, with its style inline."""
+def render_html(report: GradeReport, *, for_student: bool = False) -> str:
+    """The page, with its style inline; `for_student` shows hidden cases only by number."""
     title = f"{report.assignment}: {shown_scores(report).total}"
     body = [f"<h1>{_e(title)}</h1>", f"<p>Submission: <code>{_e(report.submission)}</code></p>"]
     if report.errors:
         errors = "".join(f"<p>{_e(error)}</p>" for error in report.errors)
         body.append(f'<div class="errors"><strong>Could not grade</strong>{errors}</div>')
     body.append(_score_table(report))
-    body += [_function_section(result, report.errors) for result in report.functions]
-    notes = [note for note in map(skipped_note, report.functions) if note is not None]
-    if notes:
-        body.append("<h2>Skipped, not counted</h2>" + "".join(f"<p>{_e(n)}</p>" for n in notes))
+    body += [_function_section(r, report.errors, for_student) for r in report.functions]
+    skipped = [c for r in report.functions for c in r.skipped]
+    if skipped:
+        functions = sorted({c.function for c in skipped})
+        body.append(
+            f"<h2>Not run on this machine: needs CUDA</h2><p>{len(skipped)} GPU cases of "
+            f"{_e(', '.join(functions))} were not run here and count for nothing.</p>"
+        )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{_e(title)}</title><style>{STYLE}</style></head>"
