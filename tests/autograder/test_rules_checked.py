@@ -50,3 +50,14 @@ def test_check_fails_every_rule_the_module_breaks(tmp_path: Path, capsys):
     float32 = momentum["momentum/random_quadratic/lr=0.005/float32/shape=2x5x5"]
     assert "state 'momentum_buffer' is missing" in float32  # float32 runs compare state
     assert lines[-1].startswith("1 of 4 functions pass their visible cases")
+
+
+def test_state_kept_in_numpy_is_named_as_such(tmp_path: Path, capsys):
+    folder = tmp_path / "adaptive"
+    shutil.copytree(ROOT / "assignments" / "adaptive", folder)
+    shutil.copy(ROOT / "tests" / "fixtures" / "students" / "numpy_state" / "adaptive" /
+                "adaptive.py", folder)  # fmt: skip
+    assert main(["check", str(folder), "--function", "adagrad"]) == 1
+    out = capsys.readouterr().out
+    assert "state 'sum' as a numpy array" in out and "torch tensors" in out
+    assert "is missing from state" not in out

@@ -108,6 +108,13 @@ def _modification(step: int, **arguments: tuple[Tensor, Tensor]) -> dict[str, An
 
 
 def _snapshot(state: Mapping[Any, Any], step: int) -> dict[str, Tensor]:
+    """A float64 copy of the state; a bad_return stop for an entry kept as a numpy array,
+    which the grader would otherwise see as missing."""
+    for name, value in state.items():
+        if type(value).__module__.partition(".")[0] == "numpy" and hasattr(value, "shape"):
+            what = f"state {str(name)[:MAX_STATE_KEY]!r} as a numpy array"
+            expected = "keep state entries as torch tensors made from x (torch.zeros_like(x))"
+            raise CaseStop("bad_return", step, what=what, expected=expected)
     try:
         copied = snapshot(state)
     except Exception as error:  # a state entry of the student's may raise anything
