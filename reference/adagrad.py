@@ -97,17 +97,28 @@ def _adagrad(
     else:
         total = state["sum"] + g * g
     state["sum"] = total
-    denominator = (total + eps).sqrt() if bug == "eps_inside_root" else total.sqrt() + eps
+    if bug == "notes_eps_inside_root":
+        eps = NOTES_EPS
+    inside = bug in ("eps_inside_root", "notes_eps_inside_root")
+    denominator = (total + eps).sqrt() if inside else total.sqrt() + eps
     return x - step_size * (g / denominator)
 
 
 _bug = functools.partial(branch, "adagrad", _adagrad)
+NOTES_EPS = 1e-6  # the lecture notes' ε, which they put inside the root
 
 BUGS: tuple[KnownBug, ...] = (
     _bug(
         "eps_inside_root",
         "Adds eps inside the square root, √(s + ε), as the lecture notes do (shows for tiny g).",
         "Re-read the line θ_t ← θ_{t−1} − γ_t g_t / (√s_t + ε): where does ε sit?",
+    ),
+    _bug(
+        "notes_eps_inside_root",
+        "Follows the lecture notes, √(s + ε) with their ε = 1e-6, instead of √s + eps with "
+        "the eps it is given.",
+        "Re-read the line x ← x - clr · g / (√s + eps) and the docstring's Lecture notes line: "
+        "eps is added after the root, and its value is the eps argument.",
     ),
     _bug(
         "accumulates_abs",
