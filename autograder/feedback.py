@@ -57,7 +57,9 @@ def raised(function: str, options: Mapping[str, Any], error: str) -> str:
     return f"{function}: raises {error} for {_options(options)}, as its docstring asks"
 
 
-def not_raised(function: str, options: Mapping[str, Any], error: str, got: str | None) -> str:
+def not_raised(
+    function: str, options: Mapping[str, Any], error: str, got: str | None = None
+) -> str:
     """What an error case says when the function accepted invalid hyperparameters."""
     did = "returned a step" if got is None else f"raised {got}"
     return (

@@ -205,16 +205,17 @@ def grade_case(
 
 
 def _raises(case: Case, outcome: CaseOutcome) -> CaseResult:
-    """An error case: passed when the first call raised the exception the docstring names."""
+    """An error case: passed when the first call raised the exception the docstring names;
+    a step returned, or another exception, is a missing error; any other failure is itself."""
     raises = str(case.raises)
     options = case.student_request.hyperparameters
     if outcome.status == "raised" and outcome.error_type == raises:
         return _result(case, "passed", feedback.raised(case.function, options, raises))
-    if outcome.status in ("ran", "raised", "bad_return"):
-        got = outcome.error_type if outcome.status == "raised" else None
-        return _result(
-            case, "missing_error", feedback.not_raised(case.function, options, raises, got)
-        )
+    if outcome.status == "ran":
+        return _result(case, "missing_error", feedback.not_raised(case.function, options, raises))
+    if outcome.status == "raised":
+        asked = feedback.not_raised(case.function, options, raises, outcome.error_type)
+        return _result(case, "missing_error", f"{outcome.message}; {asked}")
     return _result(case, outcome.status, outcome.message)
 
 

@@ -37,8 +37,11 @@ class DelegationWatch:
         self.called: str | None = None
 
     def _trace(self, frame: types.FrameType, event: str, arg: Any) -> None:
+        """Note the first delegation, then stop tracing: the rest of the case runs at speed."""
         if self.called is None and event == "call":
             self.called = _delegated(frame)
+            if self.called is not None:
+                sys.settrace(None)
 
     @contextmanager
     def watching(self) -> Iterator[None]:
