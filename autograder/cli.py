@@ -50,18 +50,20 @@ def list_assignments(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Grade the bundled sample class and print its gradebook."""
+    """Grade the course's sample class and print its gradebook."""
+    from autograder.course import SAMPLE_CLASS, course_root
     from autograder.demo import run_demo
 
-    run_demo(sys.stdout)
+    run_demo(sys.stdout, course_root(args.course, SAMPLE_CLASS) / SAMPLE_CLASS)
     return 0
 
 
 def release(args: argparse.Namespace) -> int:
     """Regenerate assignments/ from solutions/, or with --check report what is stale."""
+    from autograder.course import course_root
     from autograder.release import run_release
 
-    return run_release(check=args.check)
+    return run_release(check=args.check, root=course_root(args.course, Path("solutions")))
 
 
 def grade(args: argparse.Namespace) -> int:
@@ -106,6 +108,16 @@ def bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_course(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course",
+        type=Path,
+        metavar="DIR",
+        help="the course repository (default: the working folder or the one above it that "
+        "holds it, else the kit's own checkout)",
+    )
+
+
 def _add_time_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case-time-limit",
@@ -146,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     release_parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if assignments/ is stale"
     )
+    _add_course(release_parser)
     release_parser.set_defaults(run=release)
 
     grade_parser = commands.add_parser("grade", help="grade one submission")
@@ -204,7 +217,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bundle_parser.set_defaults(run=bundle)
 
-    demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
+    demo_parser = commands.add_parser("demo", help="grade the course's sample class")
+    _add_course(demo_parser)
     demo_parser.set_defaults(run=demo)
     return parser
 

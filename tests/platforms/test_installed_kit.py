@@ -1,0 +1,72 @@
+"""The kit's wheel, installed (not editable) into a fresh venv, grades from a folder outside
+the checkout through its `optim-grader` console script."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.platforms.scratch_env import ROOT, ScratchEnv
+
+pytestmark = pytest.mark.slow
+
+
+def test_the_installed_package_is_the_wheel_not_the_checkout(
+    installed_kit: ScratchEnv, outside: Path
+) -> None:
+    result = installed_kit.run(
+        installed_kit.python, "-c", "import autograder, reference; "
+        "print(autograder.__file__); print(reference.__file__)", cwd=outside,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for line in result.stdout.splitlines():
+        assert Path(line).is_relative_to(installed_kit.site_packages())
+    rubrics = installed_kit.site_packages() / "autograder" / "rubrics"
+    assert sorted(p.name for p in rubrics.glob("*.toml")) == [
+        "adaptive.toml", "gradient_descent.toml", "schedules.toml",
+    ]  # fmt: skip
+
+
+def test_list_from_outside(installed_kit: ScratchEnv, outside: Path) -> None:
+    result = installed_kit.run("optim-grader", "list", "--json", cwd=outside)
+    assert result.returncode == 0, result.stderr
+    names = [a["name"] for a in json.loads(result.stdout)["assignments"]]
+    assert names == ["gradient_descent", "adaptive", "schedules"]
+
+
+def test_grade_solution_full_marks_and_a_bug_named(installed_kit: ScratchEnv, outside: Path):
+    submissions = {
+        "solution": ROOT / "solutions" / "gradient_descent.py",
+        "bob": ROOT / "examples" / "class" / "gradient_descent" / "bob",
+    }
+    reports = {}
+    for name, path in submissions.items():
+        result = installed_kit.run(
+            "optim-grader", "grade", path, "--assignment", "gradient_descent",
+            "--format", "json", cwd=outside,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        reports[name] = json.loads(result.stdout)
+    perfect, bob = reports["solution"], reports["bob"]
+    assert perfect["score"] == perfect["max_score"] == 40
+    assert perfect["errors"] == [] and all(t["status"] == "passed" for t in perfect["tests"])
+    assert bob["score"] < bob["max_score"]
+    assert all(t["status"] == "passed" for t in bob["tests"] if t["name"].startswith("gd/"))
+    momentum = [t for t in bob["tests"] if t["name"].startswith("momentum/")]
+    assert any("likely mistake: Averages the gradients from zero" in t["output"] for t in momentum)
+
+
+def test_release_check_against_a_course_folder(installed_kit: ScratchEnv, outside: Path):
+    result = installed_kit.run("optim-grader", "release", "--check", "--course", ROOT, cwd=outside)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "assignments/ is up to date" in result.stdout
+
+
+@pytest.mark.parametrize("command", ["release", "demo"])
+def test_without_a_course_folder_one_line_names_the_fix(
+    installed_kit: ScratchEnv, outside: Path, command: str
+) -> None:
+    result = installed_kit.run("optim-grader", command, cwd=outside)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "pass --course DIR" in result.stderr
+    assert "Traceback" not in result.stderr
