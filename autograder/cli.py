@@ -235,10 +235,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as error:  # a bug of the kit: say so briefly, keep the details
-        print(f"optim-grader {args.command}: {internal_error(error)}", file=sys.stderr)
+    except Exception as error:  # a bug of the kit, or a command this install lacks
+        print(f"optim-grader {args.command}: {unexpected(error)}", file=sys.stderr)
         return EXIT_NOT_GRADED
     return status
+
+
+def unexpected(error: Exception) -> str:
+    """What to say of an exception the kit did not raise on purpose: a module of the kit that
+    this install lacks (the student checker holds `check` only), else a bug of the kit."""
+    missing = error.name if isinstance(error, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in {"autograder", "reference"}:
+        return (
+            f"this install does not hold {missing}; the student checker runs "
+            "`optim-grader check` only, the instructor's kit runs every command"
+        )
+    return internal_error(error)
 
 
 def internal_error(error: Exception) -> str:
