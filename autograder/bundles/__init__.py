@@ -16,6 +16,7 @@ BundleWriter = Callable[[str, Path], None]
 
 # kind -> "module:function", imported only when that kind is asked for.
 BUNDLES: dict[str, str] = {
+    "gradescope": "autograder.bundles.gradescope:write_gradescope",
     "student": "autograder.bundles.student:write_student",
 }
 

@@ -8,6 +8,7 @@ import shutil
 import site
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,11 +34,17 @@ class ScratchEnv:
         return next((self.prefix / "lib").glob("python3*/site-packages"))
 
     def run(
-        self, *args: str | Path, cwd: Path, timeout: float = 300
+        self,
+        *args: str | Path,
+        cwd: Path,
+        env: Mapping[str, str] | None = None,
+        timeout: float = 300,
     ) -> subprocess.CompletedProcess[str]:
-        """`args` run with this venv's bin/ first on PATH, as a user's shell would."""
+        """`args` run with this venv's bin/ first on PATH, as a user's shell would, with the
+        variables in `env` added."""
         environ = {**os.environ, "PATH": f"{self.prefix / 'bin'}{os.pathsep}{os.environ['PATH']}"}
         environ.pop("PYTHONPATH", None)
+        environ.update(env or {})
         return subprocess.run(
             [str(a) for a in args], cwd=cwd, env=environ, capture_output=True, text=True,
             timeout=timeout, check=False,
