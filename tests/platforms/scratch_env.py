@@ -51,16 +51,21 @@ class ScratchEnv:
         )  # fmt: skip
 
 
+def copy_checkout(names: tuple[str, ...], folder: Path) -> Path:
+    """A copy of the checkout's top-level entries `names` in `folder`, caches left out."""
+    folder.mkdir(parents=True)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
+    for name in names:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, folder / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, folder / name)
+    return folder
+
+
 def build_kit_wheel(out: Path) -> Path:
     """The project's wheel, built by pip from a copy of its sources (the checkout stays clean)."""
-    source = out / "source"
-    source.mkdir(parents=True)
-    ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info")
-    for name in WHEEL_SOURCES:
-        if (ROOT / name).is_dir():
-            shutil.copytree(ROOT / name, source / name, ignore=ignore)
-        else:
-            shutil.copy2(ROOT / name, source / name)
+    source = copy_checkout(WHEEL_SOURCES, out / "source")
     wheels = out / "wheels"
     _pip("wheel", "--no-deps", "--no-build-isolation", "--wheel-dir", wheels, source)
     (wheel,) = wheels.glob("optim_grader-*.whl")
