@@ -13,12 +13,12 @@ import jsonschema
 import pytest
 
 from autograder.rubric import load_rubric
+from tests.platforms.results_schema import SCHEMA, validate_results
 from tests.platforms.scratch_env import ROOT, ScratchEnv, make_env
 
 pytestmark = pytest.mark.slow
 
 ASSIGNMENT, MODULE = "gradient_descent", "gradient_descent.py"
-SCHEMA = json.loads((Path(__file__).parent / "gradescope_results.schema.json").read_text())
 MAX_RESULTS_BYTES = 400_000
 HOSTILE = ROOT / "tests" / "fixtures" / "hostile"
 ATTACKS = ("gd/", "momentum/", "nesterov/")  # the hostile files' CONTROL is minibatches
@@ -76,7 +76,7 @@ def run_autograder(kit: ScratchEnv, submission: Path, *, python: Path | None = N
     text = (root / "results" / "results.json").read_text()
     assert len(text.encode()) < MAX_RESULTS_BYTES
     document: dict[str, Any] = json.loads(text)
-    jsonschema.Draft202012Validator(SCHEMA).validate(document)
+    validate_results(document)
     assert document["stdout_visibility"] == "hidden"
     return document
 
