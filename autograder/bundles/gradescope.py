@@ -16,9 +16,9 @@ from tempfile import TemporaryDirectory
 
 import autograder
 import reference
-from autograder.bundles import BundleError
 from autograder.bundles.wheel import package_files, write_wheel
 from autograder.distribution import TORCH_CPU_INDEX, kit
+from autograder.errors import BundleError
 
 VENV = "/opt/optim-grader"
 
