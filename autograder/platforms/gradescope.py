@@ -25,8 +25,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from autograder.reports.gradescope import fallback_results
-
 DEFAULT_ROOT = Path("/autograder")
 GRADE_TIMEOUT = 30 * 60  # seconds: past it, the submission gets the fallback
 
@@ -99,6 +97,8 @@ def grade(name: str, root: Path) -> int:
     document, reason = _run_grader(name, root / "submission")
     elapsed = round(time.monotonic() - started)
     if document is None:
+        from autograder.reports.gradescope import fallback_results  # imports torch: only now
+
         text = fallback_results(reason, elapsed)
         print(f"optim-grader: {reason}; wrote a fallback results.json (score 0)")
     else:

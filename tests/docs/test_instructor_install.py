@@ -9,7 +9,8 @@ import pytest
 
 from tests.platforms.scratch_env import ROOT, copy_checkout, make_env
 
-pytestmark = pytest.mark.slow
+# Each builds or installs a wheel and runs the kit in fresh processes: minutes, not seconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 GUIDE = ROOT / "docs" / "instructor.md"
 SECTIONS = (

@@ -1,22 +1,37 @@
-"""Built once per test session and shared: the project's wheel and a venv it is installed in."""
+"""Built once per test session and shared by every xdist worker: the project's wheel and a
+venv it is installed in."""
 
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tests.platforms.scratch_env import ScratchEnv, build_kit_wheel, make_env
 
 
 @pytest.fixture(scope="session")
-def kit_wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """optim_grader-*.whl, built by pip from the project's sources."""
-    return build_kit_wheel(tmp_path_factory.mktemp("kit-wheel"))
+def shared(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """A folder all the workers of this test session see (the session's own without xdist)."""
+    base = tmp_path_factory.getbasetemp()
+    return base if worker_id == "master" else base.parent
 
 
 @pytest.fixture(scope="session")
-def installed_kit(tmp_path_factory: pytest.TempPathFactory, kit_wheel: Path) -> ScratchEnv:
+def kit_wheel(shared: Path) -> Path:
+    """optim_grader-*.whl, built by pip from the project's sources."""
+    with FileLock(shared / "kit-wheel.lock"):
+        built = sorted((shared / "kit-wheel" / "wheels").glob("optim_grader-*.whl"))
+        return built[0] if built else build_kit_wheel(shared / "kit-wheel")
+
+
+@pytest.fixture(scope="session")
+def installed_kit(shared: Path, kit_wheel: Path) -> ScratchEnv:
     """A scratch venv with the kit's wheel installed, not editable."""
-    return make_env(tmp_path_factory.mktemp("installed-kit") / "venv", kit_wheel)
+    prefix = shared / "installed-kit"
+    with FileLock(shared / "installed-kit.lock"):
+        if (prefix / "bin" / "optim-grader").is_file():
+            return ScratchEnv(prefix)
+        return make_env(prefix, kit_wheel)
 
 
 @pytest.fixture

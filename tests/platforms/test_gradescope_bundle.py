@@ -16,7 +16,8 @@ from autograder.rubric import load_rubric
 from tests.platforms.results_schema import SCHEMA, validate_results
 from tests.platforms.scratch_env import ROOT, ScratchEnv, make_env
 
-pytestmark = pytest.mark.slow
+# Each builds or installs a wheel and runs the kit in fresh processes: minutes, not seconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ASSIGNMENT, MODULE = "gradient_descent", "gradient_descent.py"
 MAX_RESULTS_BYTES = 400_000

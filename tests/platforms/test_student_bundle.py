@@ -11,7 +11,8 @@ import pytest
 from autograder.rubric import load_rubric
 from tests.platforms.scratch_env import ROOT, ScratchEnv, make_env
 
-pytestmark = pytest.mark.slow
+# Each builds or installs a wheel and runs the kit in fresh processes: minutes, not seconds.
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(600)]
 
 ASSIGNMENT, MODULE = "gradient_descent", "gradient_descent.py"
 # Where the answer key lives in the kit: none of it may reach a student.
