@@ -47,17 +47,13 @@ def write_student_wheel(folder: Path) -> Path:
     return write_wheel(dist, summary, files, {"optim-grader": "autograder.cli:main"}, folder)
 
 
-def _empty_folder(out: Path) -> None:
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise BundleError(f"{out} exists and is not an empty folder: give a new one")
-    out.mkdir(parents=True, exist_ok=True)
-
-
 def write_student(name: str, out: Path) -> None:
     """The student bundle of assignment `name` in the folder `out` (new or empty)."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BundleError(f"{out} exists and is not an empty folder: give a new one")
     root = course_root(None, Path("solutions"))
     released = build_assignment(read_source(root, find_assignment(name)))
-    _empty_folder(out)
+    out.mkdir(parents=True, exist_ok=True)
     for path, content in released.items():
         target = out / path
         target.parent.mkdir(parents=True, exist_ok=True)
