@@ -25,9 +25,10 @@ from autograder.release import build_assignment, read_source
 STUDENT_SIDE = frozenset(
     {
         "__init__.py", "__main__.py", "catalog.py", "cli.py", "commands.py", "compare.py",
-        "config.py", "errors.py", "expectations.py", "experiments.py", "feedback.py",
-        "grading.py", "plotting.py", "problems", "public_expected.py", "results.py",
-        "rubric.py", "submission.py", "training.py", "trajectory.py", "worker",
+        "config.py", "contract.py", "errors.py", "expectations.py", "experiments.py",
+        "feedback.py", "grading.py", "plotting.py", "problems", "public_expected.py",
+        "results.py", "rubric.py", "status.py", "submission.py", "training.py",
+        "trajectory.py", "worker",
     }
 )  # fmt: skip
 
