@@ -52,9 +52,11 @@ def list_assignments(args: argparse.Namespace) -> int:
 def demo(args: argparse.Namespace) -> int:
     """Grade the course's sample class and print its gradebook."""
     from autograder.course import SAMPLE_CLASS, course_root
-    from autograder.demo import run_demo
 
-    run_demo(sys.stdout, course_root(args.course, SAMPLE_CLASS) / SAMPLE_CLASS)
+    sample_class = course_root(args.course, SAMPLE_CLASS) / SAMPLE_CLASS
+    from autograder.demo import run_demo  # imports torch: only once the class is found
+
+    run_demo(sys.stdout, sample_class)
     return 0
 
 
