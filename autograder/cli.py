@@ -50,18 +50,22 @@ def list_assignments(args: argparse.Namespace) -> int:
 
 
 def demo(args: argparse.Namespace) -> int:
-    """Grade the bundled sample class and print its gradebook."""
-    from autograder.demo import run_demo
+    """Grade the course's sample class and print its gradebook."""
+    from autograder.course import SAMPLE_CLASS, course_root
 
-    run_demo(sys.stdout)
+    sample_class = course_root(args.course, SAMPLE_CLASS) / SAMPLE_CLASS
+    from autograder.demo import run_demo  # imports torch: only once the class is found
+
+    run_demo(sys.stdout, sample_class)
     return 0
 
 
 def release(args: argparse.Namespace) -> int:
     """Regenerate assignments/ from solutions/, or with --check report what is stale."""
+    from autograder.course import course_root
     from autograder.release import run_release
 
-    return run_release(check=args.check)
+    return run_release(check=args.check, root=course_root(args.course, Path("solutions")))
 
 
 def grade(args: argparse.Namespace) -> int:
@@ -106,6 +110,16 @@ def bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_course(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course",
+        type=Path,
+        metavar="DIR",
+        help="the course repository (default: the working folder or the one above it that "
+        "holds it, else the kit's own checkout)",
+    )
+
+
 def _add_time_limits(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case-time-limit",
@@ -146,6 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
     release_parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if assignments/ is stale"
     )
+    _add_course(release_parser)
     release_parser.set_defaults(run=release)
 
     grade_parser = commands.add_parser("grade", help="grade one submission")
@@ -204,7 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bundle_parser.set_defaults(run=bundle)
 
-    demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
+    demo_parser = commands.add_parser("demo", help="grade the course's sample class")
+    _add_course(demo_parser)
     demo_parser.set_defaults(run=demo)
     return parser
 
@@ -221,10 +237,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as error:  # a bug of the kit: say so briefly, keep the details
-        print(f"optim-grader {args.command}: {internal_error(error)}", file=sys.stderr)
+    except Exception as error:  # a bug of the kit, or a command this install lacks
+        print(f"optim-grader {args.command}: {unexpected(error)}", file=sys.stderr)
         return EXIT_NOT_GRADED
     return status
+
+
+def unexpected(error: Exception) -> str:
+    """What to say of an exception the kit did not raise on purpose: a module of the kit that
+    this install lacks (the student checker holds `check` only), else a bug of the kit."""
+    missing = error.name if isinstance(error, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in {"autograder", "reference"}:
+        return (
+            f"this install does not hold {missing}; the student checker runs "
+            "`optim-grader check` only, the instructor's kit runs every command"
+        )
+    return internal_error(error)
 
 
 def internal_error(error: Exception) -> str:

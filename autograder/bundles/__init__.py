@@ -15,7 +15,10 @@ from autograder.errors import BundleError
 BundleWriter = Callable[[str, Path], None]
 
 # kind -> "module:function", imported only when that kind is asked for.
-BUNDLES: dict[str, str] = {}
+BUNDLES: dict[str, str] = {
+    "gradescope": "autograder.bundles.gradescope:write_gradescope",
+    "student": "autograder.bundles.student:write_student",
+}
 
 
 def writer(kind: str) -> BundleWriter:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 
 from autograder.catalog import Assignment, FunctionKind
+from autograder.distribution import TORCH_CPU_INDEX, student
+from autograder.errors import ReleaseError
 from autograder.release.stub import NOTE
 
 # What a function of each kind must do, beyond its docstring (docs/design.md §2).
@@ -65,6 +67,28 @@ def _contracts(assignment: Assignment) -> list[str]:
     return paragraphs
 
 
+def _start_here() -> list[str]:
+    """The README's opening: the two commands a student runs on a fresh laptop."""
+    try:
+        checker = student()
+    except LookupError as error:
+        raise ReleaseError(str(error)) from None
+    install = (
+        f"python -m pip install --extra-index-url {TORCH_CPU_INDEX} {checker.torch}"
+        f" ./{checker.wheel_name}"
+    )
+    python = checker.requires_python.removeprefix(">=")
+    return [
+        "## Start here",
+        f"On your computer (Python {python} or newer), in this folder: install the checker"
+        " once, then check your work.",
+        f"```bash\n{install}\noptim-grader check\n```",
+        "The first command installs torch (its CPU build) and the checker that comes with"
+        f" this folder, `{checker.wheel_name}`; run it in a virtual environment if you keep"
+        " one per course. The second runs the local checks described below.",
+    ]
+
+
 def student_readme(assignment: Assignment, solution: str, notebook: str | None) -> str:
     """README.md for `assignment`, from its solution module's text; `notebook`: its file name."""
     tree = ast.parse(solution)
@@ -83,6 +107,7 @@ def student_readme(assignment: Assignment, solution: str, notebook: str | None) 
     sections = [
         f"<!-- {NOTE} -->",
         f"# {assignment.title}",
+        *_start_here(),
         _introduction(tree),
         f"You write the functions of `{module}`, in this folder. Each one now raises"
         " `NotImplementedError`: replace that line with your code, and keep everything else.",
