@@ -1,0 +1,134 @@
+"""The pytest plugin of the student checker: `pytest` in an assignment folder runs `check`.
+
+Each visible case is one test, named as the kit names it (`adam/quadratic_2d/lr=0.1`), under
+one node per function of the assignment's module. Collection reads the case names from
+expected/*.json with plain json: no torch, no worker, so editors' test panels fill in at once.
+The first test that runs grades every selected case of its folder in one worker run, through
+the engine of `check` (docs/design.md §3); each test then reports its own case. Anywhere else,
+the plugin collects nothing.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from autograder.catalog import ASSIGNMENTS, Assignment
+from autograder.commands import find_assignment
+
+if TYPE_CHECKING:
+    from autograder.results import CaseResult, GradeReport
+
+MODULES = {a.module for a in ASSIGNMENTS}
+
+
+class CaseFailed(Exception):
+    """A case that did not pass; its text is the kit's feedback, shown without a traceback."""
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> AssignmentModule | None:
+    """The assignment's module when it sits in its assignment folder; None for any other file."""
+    if file_path.name not in MODULES:
+        return None
+    try:
+        assignment, _ = find_assignment(file_path)
+    except FileNotFoundError:
+        return None
+    return AssignmentModule.from_parent(parent, path=file_path, assignment=assignment)
+
+
+def _definition_lines(module: Path) -> dict[str, int]:
+    """The 0-based line of each top-level function, where editors put its run button; none when
+    the student's module does not parse (the tests then say why)."""
+    try:
+        tree = ast.parse(module.read_text(encoding="utf-8"))
+    except (SyntaxError, UnicodeDecodeError, ValueError):
+        return {}
+    return {
+        node.name: node.lineno - 1
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+
+
+class AssignmentModule(pytest.File):
+    """The student's module: one node per function with visible cases, in teaching order."""
+
+    def __init__(self, *, assignment: Assignment, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.assignment = assignment
+        self._report: GradeReport | None = None
+
+    def collect(self) -> list[FunctionCases]:
+        lines = _definition_lines(self.path)
+        nodes = []
+        for graded in self.assignment.functions:
+            expected = self.path.parent / "expected" / f"{graded.name}.json"
+            if not expected.is_file():
+                continue
+            document = json.loads(expected.read_text(encoding="utf-8"))
+            nodes.append(
+                FunctionCases.from_parent(
+                    self,
+                    name=graded.name,
+                    cases=[str(case["name"]) for case in document["cases"]],
+                    line=lines.get(graded.name, 0),
+                )
+            )
+        return nodes
+
+    def result(self, name: str) -> CaseResult:
+        """Case `name` graded; the first call grades every selected case of this module."""
+        if self._report is None:
+            from autograder.commands import visible_report
+
+            selected = {i.name for i in self.session.items if i.getparent(AssignmentModule) is self}
+            self._report = visible_report(
+                self.assignment, self.path.parent, self.path, names=selected
+            )
+        return next(c for c in self._report.checks if c.name == name)
+
+
+class FunctionCases(pytest.Collector):
+    """The visible cases of one function: `pytest -k NAME` or `MODULE::NAME` selects them."""
+
+    def __init__(self, *, cases: list[str], line: int, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cases = cases
+        self.line = line
+
+    def collect(self) -> list[CaseItem]:
+        return [CaseItem.from_parent(self, name=case) for case in self.cases]
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, self.line, self.name
+
+
+class CaseItem(pytest.Item):
+    """One visible case; it fails with the kit's feedback on it (first divergence, diagnosis,
+    hint, or why the function did not run)."""
+
+    def runtest(self) -> None:
+        module = self.getparent(AssignmentModule)
+        assert module is not None
+        result = module.result(self.name)
+        if not result.passed:
+            raise CaseFailed(result.message)
+
+    def repr_failure(
+        self,
+        excinfo: pytest.ExceptionInfo[BaseException],
+        style: Any = None,
+    ) -> str | Any:
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        parent = self.getparent(FunctionCases)
+        assert parent is not None
+        return self.path, parent.line, self.name
