@@ -89,8 +89,10 @@ class AssignmentModule(pytest.File):
         return next(c for c in self._report.checks if c.name == name)
 
 
-class FunctionCases(pytest.Collector):
-    """The visible cases of one function: `pytest -k NAME` or `MODULE::NAME` selects them."""
+class FunctionCases(pytest.Class):
+    """The visible cases of one function: `MODULE::NAME` or `pytest -k NAME` selects them. A
+    pytest.Class that holds no Python class: editors' test trees (VS Code's) nest tests under
+    classes only, so this is what groups them per function there."""
 
     def __init__(self, *, cases: list[str], line: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
