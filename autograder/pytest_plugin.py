@@ -21,7 +21,7 @@ from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.commands import find_assignment
 
 if TYPE_CHECKING:
-    from autograder.results import CaseResult, GradeReport
+    from autograder.results import GradeReport
 
 MODULES = {a.module for a in ASSIGNMENTS}
 
@@ -57,7 +57,7 @@ class AssignmentModule(pytest.File):
     def __init__(self, *, assignment: Assignment, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.assignment = assignment
-        self._report: GradeReport | None = None
+        self._report: GradeReport | str | None = None
 
     def collect(self) -> list[FunctionCases]:
         lines = _definition_lines(self.path)
@@ -77,16 +77,25 @@ class AssignmentModule(pytest.File):
             )
         return nodes
 
-    def result(self, name: str) -> CaseResult:
-        """Case `name` graded; the first call grades every selected case of this module."""
+    def feedback(self, name: str) -> str | None:
+        """None when case `name` passes, else the kit's message on it. The first call grades
+        every selected case of this module; an error that stops grading fails them all with
+        its one line, as the CLI prints it."""
         if self._report is None:
             from autograder.commands import visible_report
+            from autograder.errors import OptimGraderError
 
             selected = {i.name for i in self.session.items if i.getparent(AssignmentModule) is self}
-            self._report = visible_report(
-                self.assignment, self.path.parent, self.path, names=selected
-            )
-        return next(c for c in self._report.checks if c.name == name)
+            try:
+                self._report = visible_report(
+                    self.assignment, self.path.parent, self.path, names=selected
+                )
+            except OptimGraderError as error:
+                self._report = str(error)
+        if isinstance(self._report, str):
+            return self._report
+        result = next(c for c in self._report.checks if c.name == name)
+        return None if result.passed else result.message
 
 
 class FunctionCases(pytest.Class):
@@ -114,9 +123,9 @@ class CaseItem(pytest.Item):
     def runtest(self) -> None:
         module = self.getparent(AssignmentModule)
         assert module is not None
-        result = module.result(self.name)
-        if not result.passed:
-            pytest.fail(result.message, pytrace=False)
+        feedback = module.feedback(self.name)
+        if feedback is not None:
+            pytest.fail(feedback, pytrace=False)
 
     def reportinfo(self) -> tuple[Path, int, str]:
         parent = self.getparent(FunctionCases)

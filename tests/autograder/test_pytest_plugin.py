@@ -27,28 +27,43 @@ ROOT = Path(__file__).resolve().parents[2]
 ASSIGNMENT = assignment("gradient_descent")
 MODULE = ASSIGNMENT.module
 BUG = "momentum/ema_dampening"
-# Counts the worker runs of a session: a conftest a student never needs, here to watch the plugin.
+STAND_IN_ERROR = "the grading worker did not start (a test's stand-in)"
+# Records the worker runs of a session (and, with FAIL, stands in for a worker that cannot
+# start): a conftest a student never needs, here to watch the plugin.
 WORKER_RUNS = """
 import json
 from pathlib import Path
 
 import autograder.grading as grading
+from autograder.errors import WorkerError
 
+FAIL = {fail}
 RUNS = []
 run_cases = grading.run_cases
 
 
-def counting(module, requests, **options):
+def watched(module, requests, **options):
     RUNS.append([r.function for r in requests])
+    if FAIL:
+        raise WorkerError({error!r})
     return run_cases(module, requests, **options)
 
 
-grading.run_cases = counting
+grading.run_cases = watched
 
 
 def pytest_sessionfinish(session):
     Path("worker_runs.json").write_text(json.dumps(RUNS))
 """
+
+
+def watch_worker(folder: Path, *, fail: bool = False) -> None:
+    (folder / "conftest.py").write_text(WORKER_RUNS.format(fail=fail, error=STAND_IN_ERROR))
+
+
+def worker_runs(folder: Path) -> list[list[str]]:
+    """The functions of the requests of each worker run the session made."""
+    return list(json.loads((folder / "worker_runs.json").read_text()))
 
 
 def released_folder(tmp_path: Path, module_source: str | None = None) -> Path:
@@ -114,16 +129,27 @@ def test_the_plugin_collects_nothing_outside_an_assignment_folder(tmp_path: Path
 
 def test_stubs_fail_not_implemented_in_one_worker_run_without_traceback(tmp_path: Path):
     folder = released_folder(tmp_path)
-    (folder / "conftest.py").write_text(WORKER_RUNS)
+    watch_worker(folder)
     result, outcomes = run_pytest(folder)
     assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout
     cases = PublicExpectations(folder).cases
     assert sorted(outcomes) == sorted(c.name for c in cases)
     for case in cases:
         assert outcomes[case.name] == f"{MODULE}: {case.function} is not implemented yet"
-    assert json.loads((folder / "worker_runs.json").read_text()) == [[c.function for c in cases]]
+    assert worker_runs(folder) == [[c.function for c in cases]]
     assert "Traceback" not in result.stdout
     assert "autograder" not in result.stdout
+
+
+def test_a_worker_that_cannot_start_fails_every_case_with_one_line_once(tmp_path: Path):
+    folder = released_folder(tmp_path, (ROOT / "solutions" / MODULE).read_text())
+    watch_worker(folder, fail=True)
+    result, outcomes = run_pytest(folder)
+    assert result.returncode == pytest.ExitCode.TESTS_FAILED, result.stdout
+    assert len(outcomes) == len(PublicExpectations(folder).cases)
+    assert set(outcomes.values()) == {STAND_IN_ERROR}
+    assert len(worker_runs(folder)) == 1
+    assert "Traceback" not in result.stdout
 
 
 def test_the_solution_passes_every_case(tmp_path: Path):
@@ -162,7 +188,7 @@ def test_a_known_bug_fails_its_cases_as_grade_and_check_say(tmp_path: Path):
     failing_in_check = {line.split()[1].rstrip(":") for line in lines if line.startswith("FAIL")}
     assert failing_in_check == failing
 
-    (folder / "conftest.py").write_text(WORKER_RUNS)
+    watch_worker(folder)
     result, selected = run_pytest(folder, "-k", function)
     assert selected == {n: o for n, o in outcomes.items() if n.startswith(f"{function}/")}
-    assert json.loads((folder / "worker_runs.json").read_text()) == [[function] * len(selected)]
+    assert worker_runs(folder) == [[function] * len(selected)]
