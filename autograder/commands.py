@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+
+if TYPE_CHECKING:
+    from autograder.results import GradeReport
 
 EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
 
@@ -55,12 +60,28 @@ def find_assignment(path: Path) -> tuple[Assignment, Path]:
     )
 
 
-def check(path: Path, function: str | None) -> int:
-    """The student's loop: visible cases against the public expected values, one line each."""
+def visible_report(
+    assignment: Assignment,
+    folder: Path,
+    submission: Path,
+    *,
+    functions: Sequence[str] | None = None,
+    names: Collection[str] | None = None,
+) -> GradeReport:
+    """`submission` graded on the visible cases of `folder`'s expected/ values, all or those of
+    `functions` or called `names`: what `check` and the pytest plugin report."""
     from autograder.grading import grade_submission
     from autograder.public_expected import PublicExpectations
     from autograder.rubric import Rubric
 
+    expectations = PublicExpectations(folder)
+    cases = [c for c in expectations.cases if names is None or c.name in names]
+    rubric = Rubric(assignment, tuple(expectations.cases))
+    return grade_submission(submission, rubric, expectations, cases=cases, functions=functions)
+
+
+def check(path: Path, function: str | None) -> int:
+    """The student's loop: visible cases against the public expected values, one line each."""
     try:
         assignment, folder = find_assignment(path)
     except FileNotFoundError as error:
@@ -70,11 +91,9 @@ def check(path: Path, function: str | None) -> int:
         known = ", ".join(f.name for f in assignment.functions)
         print(f"{assignment.module} has no graded function {function!r}; choose one of: {known}")
         return EXIT_NOT_GRADED
-    expectations = PublicExpectations(folder)
-    rubric = Rubric(assignment, tuple(expectations.cases))
     submission = path if path.is_file() else folder / assignment.module
-    report = grade_submission(
-        submission, rubric, expectations, functions=None if function is None else [function]
+    report = visible_report(
+        assignment, folder, submission, functions=None if function is None else [function]
     )
     for reason in report.errors:
         print(f"FAIL {reason}")

@@ -10,6 +10,8 @@ KIT = "optim-grader"
 STUDENT = "optim-grader-student"
 # Where pip finds torch's CPU-only builds (the default build on Linux carries CUDA, gigabytes).
 TORCH_CPU_INDEX = "https://download.pytorch.org/whl/cpu"
+# What the kit's wheels declare: the optim-grader command, and the pytest plugin of `check`.
+ENTRY_POINT_GROUPS = ("console_scripts", "pytest11")
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,7 @@ class Distribution:
     version: str
     requires_python: str
     requires: tuple[str, ...]
+    entry_points: tuple[tuple[str, str, str], ...] = ()  # (group, name, "module:attribute")
 
     @property
     def wheel_name(self) -> str:
@@ -48,6 +51,11 @@ def kit(name: str = KIT) -> Distribution:
         version=found["Version"],
         requires_python=found["Requires-Python"] or ">=3.11",
         requires=tuple(r for r in requires if "extra ==" not in r),
+        entry_points=tuple(
+            (e.group, e.name, e.value)
+            for e in metadata.distribution(KIT).entry_points
+            if e.group in ENTRY_POINT_GROUPS
+        ),
     )
 
 

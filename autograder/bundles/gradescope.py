@@ -88,7 +88,7 @@ def write_kit_wheel(folder: Path) -> Path:
         **package_files(Path(reference.__file__).resolve().parent),
     }
     summary = "optim-grader: the grading kit, its reference and its rubrics"
-    return write_wheel(dist, summary, files, {"optim-grader": "autograder.cli:main"}, folder)
+    return write_wheel(dist, summary, files, folder)
 
 
 def _add(archive: zipfile.ZipFile, name: str, content: bytes, mode: int) -> None:

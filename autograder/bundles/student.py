@@ -27,6 +27,7 @@ STUDENT_SIDE = frozenset(
         "__init__.py", "__main__.py", "catalog.py", "cli.py", "commands.py", "compare.py",
         "config.py", "contract.py", "errors.py", "expectations.py", "experiments.py",
         "feedback.py", "grading.py", "plotting.py", "problems", "public_expected.py",
+        "pytest_plugin.py",
         "results.py", "rubric.py", "status.py", "submission.py", "training.py",
         "trajectory.py", "worker",
     }
@@ -45,7 +46,7 @@ def write_student_wheel(folder: Path) -> Path:
         raise BundleError(str(error)) from None
     files = package_files(Path(autograder.__file__).resolve().parent, _student_side)
     summary = "The student side of optim-grader: `optim-grader check`, without the answer key"
-    return write_wheel(dist, summary, files, {"optim-grader": "autograder.cli:main"}, folder)
+    return write_wheel(dist, summary, files, folder)
 
 
 def write_student(name: str, out: Path) -> None:

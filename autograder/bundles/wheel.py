@@ -53,19 +53,21 @@ def write_wheel(
     dist: Distribution,
     summary: str,
     files: Mapping[str, Path],
-    scripts: Mapping[str, str],
     folder: Path,
 ) -> Path:
-    """Write folder/NAME-VERSION-py3-none-any.whl holding `files` and the console `scripts`
-    ({name: "module:function"}); return its path."""
+    """Write folder/NAME-VERSION-py3-none-any.whl holding `files` and the kit's entry points
+    (the optim-grader command, the pytest plugin); return its path."""
     info = f"{dist.name.replace('-', '_')}-{dist.version}.dist-info"
     contents = {path: source.read_bytes() for path, source in files.items()}
     contents[f"{info}/METADATA"] = _metadata(dist, summary).encode()
     contents[f"{info}/WHEEL"] = (
         b"Wheel-Version: 1.0\nGenerator: optim-grader\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
     )
-    entry_points = "".join(f"{name} = {target}\n" for name, target in scripts.items())
-    contents[f"{info}/entry_points.txt"] = f"[console_scripts]\n{entry_points}".encode()
+    groups = sorted({group for group, _, _ in dist.entry_points})
+    contents[f"{info}/entry_points.txt"] = "\n".join(
+        f"[{group}]\n" + "".join(f"{n} = {v}\n" for g, n, v in dist.entry_points if g == group)
+        for group in groups
+    ).encode()
     record = [_record_line(path, content) for path, content in contents.items()]
     contents[f"{info}/RECORD"] = ("\n".join([*record, f"{info}/RECORD,,"]) + "\n").encode()
     folder.mkdir(parents=True, exist_ok=True)

@@ -89,6 +89,26 @@ def _start_here() -> list[str]:
     ]
 
 
+def _pytest_section(assignment: Assignment) -> str:
+    """How `pytest` and editors' test panels run the same checks (autograder/pytest_plugin.py)."""
+    first = assignment.functions[0].name
+    return (
+        "`pytest`, run in this folder, runs the same checks through the same engine: one test"
+        f" per visible case, named FUNCTION/PROBLEM/HYPERPARAMETERS (`{first}/...`) and grouped"
+        " under its function, so the test panel of your editor (VS Code, PyCharm) lists them"
+        " and runs them with a click. The plugin comes with the checker: there is no"
+        " conftest.py to keep (install pytest with `pip install pytest` if you lack it)."
+        f"\n\n```bash\npytest\npytest {assignment.module}::{first}\npytest -k {first}\n```\n\n"
+        f"`pytest {assignment.module}::{first}` runs the cases of `{first}` alone; `-k NAME` runs"
+        " those of every function whose name contains NAME. A failing test shows the message"
+        " `optim-grader check` shows for that case. A function you have not written yet fails"
+        ' with "not implemented yet" rather than being skipped: the passing tests count the'
+        " cases you have done, and `pytest` passes exactly when `optim-grader check` does."
+        " Your grade does not come from the number of passing tests: the grader scores the"
+        " visible and hidden cases with the rubric's points."
+    )
+
+
 def student_readme(assignment: Assignment, solution: str, notebook: str | None) -> str:
     """README.md for `assignment`, from its solution module's text; `notebook`: its file name."""
     tree = ast.parse(solution)
@@ -136,6 +156,8 @@ def student_readme(assignment: Assignment, solution: str, notebook: str | None) 
         " passes and 1 otherwise.",
         "Passing the local checks is a good sign, not a guarantee: grading also runs hidden"
         " cases (other problems, hyperparameters and dtypes).",
+        "## The checks in pytest and your editor",
+        _pytest_section(assignment),
         "## Submit",
         f"Submit `{module}`, your filled-in copy of the file in this folder. A zip of this"
         f" folder, or {other_forms}, is accepted too. Do not rename the functions, change"
