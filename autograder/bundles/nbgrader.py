@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from autograder.bundles import BundleError
 from autograder.bundles.nbgrader_notebook import source_notebook
 from autograder.catalog import assignment as find_assignment
-from autograder.release import PROJECT_ROOT, ReleaseError, make_stub, read_source
+from autograder.errors import BundleError, ReleaseError
+from autograder.release import PROJECT_ROOT, make_stub, read_source
 
 CELL_TIME_LIMIT = 600  # seconds for one grade cell: every case of one function
 

@@ -170,7 +170,6 @@ def test_the_bundle_refuses_a_folder_in_use(tmp_path: Path, capsys):
     (used / "notes.txt").write_text("mine")
     assert main(["bundle", "nbgrader", GD.name, "-o", str(used)]) == 2
     assert capsys.readouterr().err == (
-        f"optim-grader bundle nbgrader: {used} exists and is not an empty folder; "
-        "choose a new one\n"
+        f"optim-grader bundle: {used} exists and is not an empty folder; choose a new one\n"
     )
     assert [p.name for p in used.iterdir()] == ["notes.txt"]
