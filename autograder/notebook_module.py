@@ -14,9 +14,8 @@ the graded functions to the statements that bind them:
   0.999)`), kept only when every name they use is bound too, so that they cannot fail.
 
 Every other statement (experiments, plots, prints, training runs) is dropped, so it never runs
-at grading time. Each line of the module remembers the cell and the line it came from, and
-`relocated` rewrites the worker's messages to name them ("cell 4, line 7"); it runs in the
-grading process, on outcomes the worker cannot touch.
+at grading time. Each line of the module remembers the cell and the line it came from, so that
+messages can name them (notebook_messages.py).
 """
 
 from __future__ import annotations
@@ -25,12 +24,11 @@ import ast
 import builtins
 import symtable
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from autograder.notebook_magics import plain_python
-from autograder.worker import CaseOutcome, messages
 
-__all__ = ["NotebookModule", "Origin", "UnparsedCell", "build_module", "relocated"]
+__all__ = ["NotebookModule", "Origin", "UnparsedCell", "build_module"]
 
 BUILTIN_NAMES = frozenset(dir(builtins))
 
@@ -58,12 +56,11 @@ class UnparsedCell:
 @dataclass(frozen=True)
 class NotebookModule:
     """The module's text, the origin of each of its lines (None for the lines the kit adds),
-    the cells left out, and the top-level names the module binds."""
+    and the cells left out."""
 
     source: str
     origins: tuple[Origin | None, ...]
     unparsed: tuple[UnparsedCell, ...]
-    defined: frozenset[str]
 
     def origin(self, line: int | None) -> Origin | None:
         if line is None or not 1 <= line <= len(self.origins):
@@ -245,38 +242,4 @@ def _assemble(kept: Sequence[_Statement], unparsed: tuple[UnparsedCell, ...]) ->
             origins.append(None)
         lines += statement.lines
         origins += [Origin(cell, statement.first_line + i) for i in range(len(statement.lines))]
-    defined = frozenset(name for s in kept for name in s.binds)
-    return NotebookModule("\n".join(lines) + "\n", tuple(origins), unparsed, defined)
-
-
-def relocated(
-    outcome: CaseOutcome, module: NotebookModule, module_file: str, notebook: str
-) -> CaseOutcome:
-    """`outcome` with its message naming the notebook and the cell and line of its error,
-    instead of the generated module and its line."""
-    message = outcome.message
-    if outcome.status == "missing_function":
-        message = _missing_function(outcome, module, notebook)
-    elif message.startswith(f"{module_file}: "):
-        message = f"{notebook}: {message[len(module_file) + 2 :]}"
-    origin = module.origin(outcome.line)
-    if origin is None:
-        return replace(outcome, message=message)
-    at = f" at line {outcome.line}"
-    head, found, tail = message.rpartition(at)
-    if found:
-        message = f"{head} at {origin}{tail}"
-    return replace(outcome, message=message, line=origin.line)
-
-
-def _missing_function(outcome: CaseOutcome, module: NotebookModule, notebook: str) -> str:
-    function = outcome.request.function
-    call = messages.call_shape(outcome.request.kind, function)
-    text = f"{notebook}: no code cell defines {function}; define {call} at the top level of a cell"
-    if module.unparsed:
-        broken = "; ".join(
-            f"cell {c.origin.cell} has a syntax error at line {c.origin.line} ({c.reason})"
-            for c in module.unparsed
-        )
-        text += f"; {broken}, so what it defines is missing: fix it"
-    return messages.one_line(text, messages.MESSAGE_LIMIT)
+    return NotebookModule("\n".join(lines) + "\n", tuple(origins), unparsed)

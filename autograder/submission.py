@@ -19,7 +19,8 @@ from pathlib import Path, PurePosixPath
 
 from autograder.catalog import ASSIGNMENTS
 from autograder.errors import SubmissionError
-from autograder.notebook_module import NotebookModule, build_module, relocated
+from autograder.notebook_messages import relocated
+from autograder.notebook_module import NotebookModule, build_module
 from autograder.worker import CaseOutcome
 
 __all__ = [

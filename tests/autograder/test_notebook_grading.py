@@ -63,6 +63,8 @@ def outputs(report: Any, function: str) -> list[str]:
 
 
 def test_the_filled_released_notebook_grades_as_the_solution_module(tmp_path: Path):
+    """The solution cell opens with `from __future__ import annotations`, after the cell of
+    the released notebook's imports: it must still come first in the module."""
     notebook = filled_notebook(tmp_path / "gradient_descent.ipynb", GD.name, solution_text(GD.name))
     module = tmp_path / GD.module
     module.write_text(solution_text(GD.name))
