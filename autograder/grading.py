@@ -48,12 +48,14 @@ def grade_submission(
     assignment = rubric.assignment
     runnable = [c for c in selected if c.unavailable is None]
     try:
-        with open_submission(submission, assignment.module) as module_path:
-            ran = run_cases(
-                module_path,
-                [c.student_request for c in runnable],
-                case_time_limit=case_time_limit,
-                time_budget=time_budget,
+        with open_submission(submission, assignment.module) as module:
+            ran = module.explained(
+                run_cases(
+                    module.path,
+                    [c.student_request for c in runnable],
+                    case_time_limit=case_time_limit,
+                    time_budget=time_budget,
+                )
             )
     except SubmissionError as error:
         return _unloadable(submission, rubric, selected, str(error))

@@ -1,8 +1,8 @@
 """Find the student's module in a submission: a folder, a .py file, a .zip or a notebook.
 
 Nothing here runs student code: archives are unpacked with every entry checked (no absolute
-paths, no `..`, no links, bounded sizes) and notebooks are turned into a module by joining
-their code cells, IPython magics and shell lines dropped.
+paths, no `..`, no links, bounded sizes) and notebooks are turned into the module of the
+definitions their graded functions need (notebook_module.py).
 """
 
 from __future__ import annotations
@@ -13,20 +13,44 @@ import shutil
 import stat
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from autograder.catalog import ASSIGNMENTS
 from autograder.errors import SubmissionError
+from autograder.notebook_messages import relocated
+from autograder.notebook_module import NotebookModule, build_module
+from autograder.worker import CaseOutcome
 
-__all__ = ["SubmissionError", "locate_module", "notebook_source", "open_submission"]
+__all__ = [
+    "StudentModule",
+    "SubmissionError",
+    "find_module",
+    "locate_module",
+    "notebook_cells",
+    "open_submission",
+]
 
 MAX_ARCHIVE_BYTES = 64 * 2**20
 MAX_ARCHIVE_ENTRIES = 2000
 IGNORED_FOLDERS = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"})
-NON_PYTHON_CELL_MAGICS = frozenset(
-    {"bash", "sh", "script", "html", "javascript", "js", "latex", "markdown", "svg", "perl",
-     "ruby", "writefile", "sx", "system", "file"}
-)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StudentModule:
+    """The module file the worker imports, and the notebook it was made from, if any."""
+
+    path: Path
+    notebook: Path | None = None
+    made: NotebookModule | None = None
+
+    def explained(self, outcomes: Sequence[CaseOutcome]) -> list[CaseOutcome]:
+        """`outcomes` with their messages naming what the student wrote: for a notebook, the
+        notebook and the cell and line of each error rather than the generated module."""
+        if self.notebook is None or self.made is None:
+            return list(outcomes)
+        return [relocated(o, self.made, self.path.name, self.notebook.name) for o in outcomes]
 
 
 def _how_to_submit(module_name: str) -> str:
@@ -34,6 +58,13 @@ def _how_to_submit(module_name: str) -> str:
 
 
 def locate_module(submission: Path, module_name: str, *, workdir: Path | None = None) -> Path:
+    """The .py file to import for `module_name` in `submission` (see `find_module`)."""
+    return find_module(submission, module_name, workdir=workdir).path
+
+
+def find_module(
+    submission: Path, module_name: str, *, workdir: Path | None = None
+) -> StudentModule:
     """The .py file to import for `module_name` (e.g. "adaptive.py") in `submission`.
 
     A folder is searched for the module (at its top, else anywhere below it, else a notebook
@@ -53,7 +84,7 @@ def locate_module(submission: Path, module_name: str, *, workdir: Path | None = 
         return _search_folder(submission, module_name, workdir)
     suffix = submission.suffix.lower()
     if suffix == ".py":
-        return submission
+        return StudentModule(submission)
     if suffix == ".ipynb":
         return _write_notebook_module(submission, module_name, _workdir(workdir))
     if suffix == ".zip":
@@ -66,11 +97,11 @@ def locate_module(submission: Path, module_name: str, *, workdir: Path | None = 
 
 
 @contextlib.contextmanager
-def open_submission(submission: Path, module_name: str) -> Iterator[Path]:
-    """`locate_module` with a temporary workdir that is removed afterwards."""
+def open_submission(submission: Path, module_name: str) -> Iterator[StudentModule]:
+    """`find_module` with a temporary workdir that is removed afterwards."""
     workdir = _readable_tempdir()
     try:
-        yield locate_module(submission, module_name, workdir=workdir)
+        yield find_module(submission, module_name, workdir=workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -96,11 +127,11 @@ def _visible(path: Path, root: Path) -> bool:
 
 def _search_folder(
     folder: Path, module_name: str, workdir: Path | None, shown_as: Path | None = None
-) -> Path:
+) -> StudentModule:
     shown = folder if shown_as is None else shown_as
     top = folder / module_name
     if top.is_file():
-        return top
+        return StudentModule(top)
     found = sorted(p for p in folder.rglob(module_name) if p.is_file() and _visible(p, folder))
     if len(found) > 1:
         places = ", ".join(str(p.relative_to(folder)) for p in found)
@@ -109,7 +140,7 @@ def _search_folder(
             f"at the top of the submission"
         )
     if found:
-        return found[0]
+        return StudentModule(found[0])
     notebook_name = str(PurePosixPath(module_name).with_suffix(".ipynb"))
     notebooks = sorted(
         p for p in folder.rglob(notebook_name) if p.is_file() and _visible(p, folder)
@@ -171,46 +202,30 @@ def _extract(bundle: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path) -> N
         shutil.copyfileobj(source, sink)  # zipfile stops at the declared size
 
 
-def notebook_source(notebook: Path) -> str:
-    """The notebook's code cells as one module; magics and shell lines become `pass`."""
+def notebook_cells(notebook: Path) -> list[tuple[int, str]]:
+    """The notebook's code cells: (number among all its cells, from 1; source)."""
     try:
         document = json.loads(notebook.read_text(encoding="utf-8"))
         cells = document["cells"]
+        return [
+            (number, "".join(source) if isinstance(source, list) else str(source))
+            for number, cell in enumerate(cells, start=1)
+            if isinstance(cell, dict) and cell.get("cell_type") == "code"
+            for source in [cell.get("source", "")]
+        ]
     except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
         raise SubmissionError(
             f"{notebook} is not a readable Jupyter notebook ({error}); save it again from "
             f"Jupyter, or submit the module as a .py file"
         ) from None
-    chunks = []
-    for number, cell in enumerate(cells, start=1):
-        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
-            continue
-        source = cell.get("source", "")
-        text = "".join(source) if isinstance(source, list) else str(source)
-        chunks.append(f"# notebook cell {number}\n{_drop_magics(text)}\n")
-    return "\n".join(chunks)
 
 
-def _drop_magics(cell: str) -> str:
-    """The cell with IPython-only lines replaced by `pass` (same indentation, same line count)."""
-    lines = cell.splitlines()
-    first = lines[0].strip() if lines else ""
-    if first.startswith("%%") and first[2:].split(" ")[0] in NON_PYTHON_CELL_MAGICS:
-        return "\n".join(
-            ["pass  # a cell that is not Python", *("# " + line for line in lines[1:])]
-        )
-    kept = []
-    for line in lines:
-        stripped = line.lstrip()
-        if stripped.startswith(("%", "!")):
-            kept.append(line[: len(line) - len(stripped)] + "pass  # IPython line dropped")
-        else:
-            kept.append(line)
-    return "\n".join(kept)
-
-
-def _write_notebook_module(notebook: Path, module_name: str, workdir: Path) -> Path:
+def _write_notebook_module(notebook: Path, module_name: str, workdir: Path) -> StudentModule:
+    """The module of `notebook`'s code cells that the assignment's graded functions need."""
+    stem = PurePosixPath(module_name).stem
+    graded = next((a.functions for a in ASSIGNMENTS if a.module == module_name), ())
+    made = build_module(notebook_cells(notebook), stem, [f.name for f in graded])
     module = workdir / "notebook" / module_name
     module.parent.mkdir(parents=True, exist_ok=True)
-    module.write_text(notebook_source(notebook), encoding="utf-8")
-    return module
+    module.write_text(made.source, encoding="utf-8")
+    return StudentModule(module, notebook, made)

@@ -17,6 +17,7 @@ BundleWriter = Callable[[str, Path], None]
 # kind -> "module:function", imported only when that kind is asked for.
 BUNDLES: dict[str, str] = {
     "gradescope": "autograder.bundles.gradescope:write_gradescope",
+    "nbgrader": "autograder.bundles.nbgrader:write_nbgrader",
     "student": "autograder.bundles.student:write_student",
 }
 
