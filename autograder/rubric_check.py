@@ -47,7 +47,8 @@ def check_rubric(assignment: str, path: Path | None, case_time_limit: float | No
     if lost or report.errors:
         print(
             f"{shown}: the solution loses points on {len(lost)} case(s); fix those cases "
-            "(a misspelt hyperparameter value, too few steps, a problem it cannot run)"
+            "(a value the function rejects, more steps than the time limit allows, ...): the "
+            "reference solution must earn every point"
         )
         return EXIT_SOME_FAIL
     skipped = sum(len(f.skipped) for f in report.functions)

@@ -51,6 +51,10 @@ def _count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
+def _positive(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
 def _ints(value: object) -> bool:
     return isinstance(value, list) and all(_count(v) for v in value)
 
@@ -63,11 +67,11 @@ TYPES: dict[str, tuple[Callable[[object], bool], str]] = {
     "visible": (lambda v: isinstance(v, bool), "true or false"),
     "category": (lambda v: isinstance(v, str), "a category name"),
     "shape": (_ints, "a list of non-negative integers, e.g. [5, 10] ([] for 0-d)"),
-    "steps": (lambda v: _count(v) and v > 0, "a positive integer"),  # type: ignore[operator]
-    "size": (lambda v: _count(v) and v > 0, "a positive integer"),  # type: ignore[operator]
+    "steps": (_positive, "a positive integer"),
+    "size": (_positive, "a positive integer"),
     "seeds": (_ints, "a list of non-negative integers, e.g. [0, 7]"),
-    "n": (lambda v: _count(v) and v > 0, "a positive integer"),  # type: ignore[operator]
-    "batch_size": (lambda v: _count(v) and v > 0, "a positive integer"),  # type: ignore[operator]
+    "n": (_positive, "a positive integer"),
+    "batch_size": (_positive, "a positive integer"),
     "optimizer": (lambda v: isinstance(v, dict), '{ name = "sgd", lr = 0.1 }'),
 }  # fmt: skip
 
@@ -89,16 +93,19 @@ class _Text:
     text: str
 
     def at(self, section: str, key: str, value: object = None) -> str:
-        """'FILE:LINE' of `key` (with `value`, when given) at or after the `section` header."""
+        """'FILE:LINE' of `key` (with `value` after it, when given) at or after the `section`
+        header; of the header itself when `key` is ''."""
         lines = self.text.splitlines()
         start = next(
             (i for i, line in enumerate(lines) if line.strip().startswith(f"[{section}]")), 0
         )
+        if not key:  # the section's header itself
+            return f"{self.path}:{start + 1}"
         pattern = rf'(^|[\s{{,])"?{re.escape(key)}"?\s*='
-        if value is not None:
-            pattern += rf"\s*{re.escape(_toml(value))}"
+        shown = "" if value is None else _toml(value)
         for number in range(start, len(lines)):
-            if re.search(pattern, lines[number].split("#")[0]):
+            found = re.search(pattern, lines[number].split("#")[0])
+            if found and shown in lines[number][found.end() :]:
                 return f"{self.path}:{number + 1}"
         return f"{self.path}:{start + 1}" if start else str(self.path)
 
@@ -112,7 +119,7 @@ def _toml(value: object) -> str:
 
 
 def _nearest(name: str, valid: Iterator[str] | tuple[str, ...] | frozenset[str]) -> str:
-    """' (did you mean `x`?)' for the closest valid name, or '' when none is close."""
+    """'; did you mean `x`?' for the closest valid name, or '' when none is close."""
     close = difflib.get_close_matches(name, sorted(valid), n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`?" if close else ""
 
@@ -198,13 +205,13 @@ def _function_errors(
     for number, block in enumerate(blocks, start=1):
         where = f"[{section}] case {number}"
         for key, value in block.items():
-            spot = text.at(section, key)
             if key in block_keys:
-                yield from _value_errors(key, value, f"{spot}: {where}", categories)
+                yield from _value_errors(key, value, _Spot(text, section, key, where), categories)
             elif key not in allowed_hyperparameters:
                 yield _unknown_key(
-                    key, f"{spot}: {where}", graded, block_keys, allowed_hyperparameters
-                )
+                    key, f"{text.at(section, key)}: {where}", graded, block_keys,
+                    allowed_hyperparameters,
+                )  # fmt: skip
         for options in block.get("options", []) if isinstance(block.get("options"), list) else []:
             for key in options if isinstance(options, dict) else ():
                 if key not in allowed_hyperparameters:
@@ -232,9 +239,23 @@ def _unknown_key(
     )
 
 
+@dataclass(frozen=True)
+class _Spot:
+    """Where a block's key is: 'FILE:LINE: [functions.f] case N' for one of its values."""
+
+    text: _Text
+    section: str
+    key: str
+    case: str
+
+    def __call__(self, value: object) -> str:
+        return f"{self.text.at(self.section, self.key, value)}: {self.case}"
+
+
 def _value_errors(
-    key: str, value: object, where: str, categories: tuple[str, ...]
+    key: str, value: object, spot: _Spot, categories: tuple[str, ...]
 ) -> Iterator[str]:
+    where = spot(value)
     if key in CHOICES:
         if value not in CHOICES[key]:
             yield (
@@ -254,6 +275,9 @@ def _value_errors(
         for name in value:  # type: ignore[attr-defined]
             try:
                 find_problem(name)
-            except KeyError as error:
+            except KeyError:
                 known = tuple(p.name for p in PROBLEMS)
-                yield f"{where}: {error.args[0]}{_nearest(name, known)}"
+                yield (
+                    f"{spot(name)}: problem {name!r} is not in the suite{_nearest(name, known)} "
+                    "(the problems: autograder/problems/__init__.py; NAME@SEED for a seeded one)"
+                )
