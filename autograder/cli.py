@@ -120,7 +120,8 @@ def rubric(args: argparse.Namespace) -> int:
     """Validate an assignment's rubric, then grade solutions/ on every case; 1 below full marks."""
     from autograder.rubric_check import check_rubric
 
-    return check_rubric(args.assignment, args.file, args.case_time_limit)
+    _check_limits(args)
+    return check_rubric(args.assignment, args.file, args.case_time_limit, args.time_budget)
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -244,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     rubric_check.add_argument(
         "--file", type=Path, metavar="TOML", help="the rubric to check (default: the kit's)"
     )
-    _add_case_time_limit(rubric_check)
+    _add_time_limits(rubric_check)
     rubric_check.set_defaults(run=rubric)
 
     bundle_parser = commands.add_parser(

@@ -4,6 +4,7 @@ edit of the rubric can never make the reference solution lose points."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 from autograder.commands import EXIT_GRADED, EXIT_SOME_FAIL
@@ -13,15 +14,16 @@ from autograder.errors import UsageError
 SOLUTIONS = KIT_ROOT / "solutions"
 
 
-def check_rubric(assignment: str, path: Path | None, case_time_limit: float | None) -> int:
+def check_rubric(
+    assignment: str, path: Path | None, case_time_limit: float | None, time_budget: float | None
+) -> int:
     """0 when the rubric loads and solutions/ earns every point of it; 1 with the cases it
-    loses otherwise. An invalid rubric raises RubricError (exit 2)."""
+    loses otherwise. An invalid rubric raises RubricError (exit 2). The solution has no time
+    budget unless one is given: every case must run."""
     from autograder.expectations import shared_reference
     from autograder.grading import grade_submission
     from autograder.rubric import load_rubric
-    from autograder.usage import check_time_limit
 
-    check_time_limit(case_time_limit)
     rubric = load_rubric(assignment, path)
     solution = SOLUTIONS / rubric.assignment.module
     if not solution.is_file():
@@ -34,6 +36,7 @@ def check_rubric(assignment: str, path: Path | None, case_time_limit: float | No
         rubric,
         shared_reference(),
         case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
+        time_budget=math.inf if time_budget is None else time_budget,
     )
     lost = [c for f in report.functions for c in f.checks if c.score < c.max_score - 1e-9]
     shown = path or f"the rubric of {assignment}"

@@ -22,11 +22,6 @@ def check_formats(given: str) -> list[str]:
     return formats
 
 
-def check_time_limit(seconds: float | None) -> None:
-    if seconds is not None and not seconds > 0:
-        raise UsageError(f"--case-time-limit {seconds:g}: give a positive number of seconds")
-
-
 def check_report_file(out: Path | None) -> None:
     """`--out FILE`: a file (new or to replace) in a folder that exists and can be written."""
     if out is None:

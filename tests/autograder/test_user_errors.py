@@ -150,10 +150,11 @@ def test_list_shows_the_rubrics_points(
         (["grade", "{solution}", "--assignment", GD, "--out", "{tmp}"], "is a folder"),
         (["grade", "{tmp}/alice", "--assignment", GD], "{tmp}/alice does not exist"),
         (["grade", "{solution}", "--assignment", GD, "--case-time-limit", "0"],
-         "give a positive number of seconds"),
+         "--case-time-limit must be a positive number of seconds"),
         (["batch", "{tmp}", "--assignment", GD, "--out", "{tmp}/grades.csv"],
          "is a file, not a folder"),
-        (["batch", "{tmp}", "--assignment", GD, "--out", "{tmp}/out", "-j", "0"], "-j 0"),
+        (["batch", "{tmp}", "--assignment", GD, "--out", "{tmp}/out", "-j", "0"],
+         "-j must be a positive"),
         (["rubric", "check", GD, "--file", "{tmp}/missing.toml"], "no rubric for assignment"),
     ],
 )  # fmt: skip
