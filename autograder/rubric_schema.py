@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from autograder.catalog import Assignment, FunctionKind, GradedFunction
 from autograder.errors import RubricError
@@ -35,11 +35,12 @@ BLOCK_KEYS: dict[FunctionKind, tuple[str, ...]] = {
     "training": ("optimizer", "n", "options", "visible", "category", "seeds"),
     "sampler": ("n", "batch_size", "visible", "category", "seeds"),
 }  # fmt: skip
-CHOICES = {
+WhenUnavailable = Literal["skip", "fail"]
+CHOICES: dict[str, tuple[str, ...]] = {
     "dtype": ("float64", "float32"),
     "measure": ("trajectory", "device", "efficiency"),
     "device": ("cpu", "cuda"),
-    "when_unavailable": ("skip", "fail"),
+    "when_unavailable": get_args(WhenUnavailable),
 }
 
 
