@@ -118,10 +118,14 @@ def batch(args: argparse.Namespace) -> int:
 
 def rubric(args: argparse.Namespace) -> int:
     """Validate an assignment's rubric, then grade solutions/ on every case; 1 below full marks."""
+    from autograder.course import course_root
     from autograder.rubric_check import check_rubric
 
     _check_limits(args)
-    return check_rubric(args.assignment, args.file, args.case_time_limit, args.time_budget)
+    solutions = course_root(args.course, Path("solutions")) / "solutions"
+    return check_rubric(
+        args.assignment, args.file, solutions, args.case_time_limit, args.time_budget
+    )
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -246,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--file", type=Path, metavar="TOML", help="the rubric to check (default: the kit's)"
     )
     _add_time_limits(rubric_check)
+    _add_course(rubric_check)
     rubric_check.set_defaults(run=rubric)
 
     bundle_parser = commands.add_parser(

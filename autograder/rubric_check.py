@@ -8,14 +8,16 @@ import math
 from pathlib import Path
 
 from autograder.commands import EXIT_GRADED, EXIT_SOME_FAIL
-from autograder.config import CASE_TIME_LIMIT, KIT_ROOT
+from autograder.config import CASE_TIME_LIMIT
 from autograder.errors import UsageError
-
-SOLUTIONS = KIT_ROOT / "solutions"
 
 
 def check_rubric(
-    assignment: str, path: Path | None, case_time_limit: float | None, time_budget: float | None
+    assignment: str,
+    path: Path | None,
+    solutions: Path,
+    case_time_limit: float | None,
+    time_budget: float | None,
 ) -> int:
     """0 when the rubric loads and solutions/ earns every point of it; 1 with the cases it
     loses otherwise. An invalid rubric raises RubricError (exit 2). The solution has no time
@@ -25,11 +27,11 @@ def check_rubric(
     from autograder.rubric import load_rubric
 
     rubric = load_rubric(assignment, path)
-    solution = SOLUTIONS / rubric.assignment.module
+    solution = solutions / rubric.assignment.module
     if not solution.is_file():
         raise UsageError(
-            f"{solution} does not exist: `rubric check` grades the instructor's solution, so "
-            "run it from a checkout of the kit that holds solutions/"
+            f"{solution} does not exist: `rubric check` grades the instructor's solution; "
+            "give the course repository that holds it with --course DIR"
         )
     report = grade_submission(
         solution,
