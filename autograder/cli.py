@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder.catalog import ASSIGNMENTS, Assignment
@@ -17,17 +17,17 @@ from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import OptimGraderError, UsageError
 
 
-def _assignment_record(assignment: Assignment) -> dict[str, object]:
+def _assignment_record(assignment: Assignment, points: Mapping[str, float]) -> dict[str, object]:
     return {
         "name": assignment.name,
         "module": assignment.module,
         "title": assignment.title,
-        "max_score": assignment.max_score,
+        "max_score": sum(points.values()),
         "functions": [
             {
                 "name": f.name,
                 "kind": f.kind,
-                "points": f.points,
+                "points": points[f.name],
                 "torch_equivalent": f.torch_equivalent,
             }
             for f in assignment.functions
@@ -36,17 +36,26 @@ def _assignment_record(assignment: Assignment) -> dict[str, object]:
 
 
 def list_assignments(args: argparse.Namespace) -> int:
-    """Print the assignments, their graded functions and points."""
+    """Print the assignments, their graded functions and the points their rubrics give."""
+    from autograder.rubric import load_rubric
+
+    points = {a.name: load_rubric(a.name).points for a in ASSIGNMENTS}
     if args.json:
-        print(json.dumps({"assignments": [_assignment_record(a) for a in ASSIGNMENTS]}, indent=2))
+        records = [_assignment_record(a, points[a.name]) for a in ASSIGNMENTS]
+        print(json.dumps({"assignments": records}, indent=2))
         return 0
     for assignment in ASSIGNMENTS:
-        print(f"{assignment.name}  ({assignment.module}, {assignment.max_score} points)")
+        mine = points[assignment.name]
+        print(f"{assignment.name}  ({assignment.module}, {_pts(sum(mine.values()))} points)")
         print(f"  {assignment.title}")
         for f in assignment.functions:
             oracle = f.torch_equivalent or "not in torch: its docstring gives the source"
-            print(f"    {f.name:<22} {f.points:>3} pts   {oracle}")
+            print(f"    {f.name:<22} {_pts(mine[f.name]):>3} pts   {oracle}")
     return 0
+
+
+def _pts(value: float) -> str:
+    return f"{value:g}"
 
 
 def demo(args: argparse.Namespace) -> int:
@@ -70,10 +79,14 @@ def release(args: argparse.Namespace) -> int:
 
 def grade(args: argparse.Namespace) -> int:
     """Grade one submission on the visible and hidden cases."""
+    from autograder.catalog import assignment as find_assignment
     from autograder.commands import grade as grade_command
+    from autograder.usage import check_formats, check_report_file, check_submission
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
     _check_limits(args)
+    check_submission(Path(args.submission), find_assignment(args.assignment).module)
+    formats = check_formats(args.format)
+    check_report_file(args.out)
     return grade_command(
         Path(args.submission), args.assignment, formats, args.out, args.case_time_limit,
         args.time_budget,
@@ -90,15 +103,29 @@ def check(args: argparse.Namespace) -> int:
 def batch(args: argparse.Namespace) -> int:
     """Grade every submission of a class folder into a resumable gradebook."""
     from autograder.commands import batch as batch_command
+    from autograder.usage import check_output_folder
 
     if args.jobs < 1:
         raise UsageError("-j must be a positive number of submissions graded at once")
     _check_limits(args)
+    check_output_folder(Path(args.out))
     return batch_command(
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
         regrade=args.regrade, case_time_limit=args.case_time_limit,
         time_budget=args.time_budget,
     )  # fmt: skip
+
+
+def rubric(args: argparse.Namespace) -> int:
+    """Validate an assignment's rubric, then grade solutions/ on every case; 1 below full marks."""
+    from autograder.course import course_root
+    from autograder.rubric_check import check_rubric
+
+    _check_limits(args)
+    solutions = course_root(args.course, Path("solutions")) / "solutions"
+    return check_rubric(
+        args.assignment, args.file, solutions, args.case_time_limit, args.time_budget
+    )
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -206,6 +233,25 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_time_limits(batch_parser)
     batch_parser.set_defaults(run=batch)
+
+    rubric_parser = commands.add_parser(
+        "rubric", help="check a rubric: its schema, then solutions/ earn full marks on it"
+    )
+    rubric_actions = rubric_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rubric_check = rubric_actions.add_parser(
+        "check",
+        help="validate NAME's rubric and grade solutions/ on every case, hidden ones too",
+        description="Validate the rubric (unknown keys, types, points, names), then grade the "
+        "instructor's solution on every case. Exit status: 0 full marks, 1 the solution loses "
+        "points (the rubric would blame students for the kit's own cases), 2 an invalid rubric.",
+    )
+    rubric_check.add_argument("assignment", metavar="NAME", choices=[a.name for a in ASSIGNMENTS])
+    rubric_check.add_argument(
+        "--file", type=Path, metavar="TOML", help="the rubric to check (default: the kit's)"
+    )
+    _add_time_limits(rubric_check)
+    _add_course(rubric_check)
+    rubric_check.set_defaults(run=rubric)
 
     bundle_parser = commands.add_parser(
         "bundle", help="what a platform installs: student, gradescope, nbgrader, github"

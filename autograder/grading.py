@@ -21,7 +21,7 @@ from autograder.expectations import Expectations
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.status import Status
-from autograder.submission import open_submission
+from autograder.submission import check_assignment, open_submission
 from autograder.worker import CaseOutcome, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
@@ -49,6 +49,7 @@ def grade_submission(
     runnable = [c for c in selected if c.unavailable is None]
     try:
         with open_submission(submission, assignment.module) as module:
+            check_assignment(module.path, assignment)
             ran = module.explained(
                 run_cases(
                     module.path,

@@ -7,6 +7,7 @@ definitions their graded functions need (notebook_module.py).
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import json
 import shutil
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from autograder.catalog import ASSIGNMENTS
+from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.errors import SubmissionError
 from autograder.notebook_messages import relocated
 from autograder.notebook_module import NotebookModule, build_module
@@ -26,6 +27,7 @@ from autograder.worker import CaseOutcome
 __all__ = [
     "StudentModule",
     "SubmissionError",
+    "check_assignment",
     "find_module",
     "locate_module",
     "notebook_cells",
@@ -147,7 +149,40 @@ def _search_folder(
     )
     if len(notebooks) == 1:
         return _write_notebook_module(notebooks[0], module_name, _workdir(workdir))
+    candidates = sorted(
+        str(p.relative_to(folder))
+        for p in folder.rglob("*.py")
+        if p.is_file() and _visible(p, folder)
+    )
+    if candidates:
+        raise SubmissionError(
+            f"no {module_name} in {shown}; it holds {', '.join(candidates)}: rename the module "
+            f"to grade to {module_name} (the grader looks for that name only)"
+        )
     raise SubmissionError(f"no {module_name} in {shown}: {_how_to_submit(module_name)}")
+
+
+def check_assignment(module: Path, assignment: Assignment) -> None:
+    """A SubmissionError when `module` defines none of `assignment`'s functions but most of
+    another assignment's: the student submitted the wrong file. Read with `ast`, never run."""
+    try:
+        tree = ast.parse(module.read_bytes())
+    except (SyntaxError, ValueError, OSError):
+        return  # the worker reports why it cannot be loaded, with the line
+    defined = {
+        node.name for node in tree.body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    if defined & {f.name for f in assignment.functions}:
+        return
+    for other in ASSIGNMENTS:
+        names = {f.name for f in other.functions}
+        if other is not assignment and len(defined & names) * 2 > len(names):
+            raise SubmissionError(
+                f"{module.name} defines none of {assignment.name}'s functions "
+                f"({', '.join(f.name for f in assignment.functions)}) but "
+                f"{len(defined & names)} of the {len(names)} of {other.name}: this looks like "
+                f"the `{other.name}` assignment; submit {assignment.module} for {assignment.name}"
+            )
 
 
 def _unpack(archive: Path, folder: Path, module_name: str) -> None:

@@ -72,6 +72,10 @@ CREATE TABLE IF NOT EXISTS attempts (   -- gradings begun and not yet recorded
     started_at TEXT NOT NULL
 );
 """
+_GRADED_CHECKS = (
+    "FROM checks c JOIN submissions s USING (student, assignment) "
+    "WHERE c.assignment = ? AND s.status = 'graded' "
+)
 TABLES = ("checks", "function_scores", "submissions")  # children first, for deletes
 
 
@@ -105,17 +109,6 @@ class Stored:
     error: str
     function_scores: dict[str, float]
     feedback_html: str
-
-
-@dataclass(frozen=True)
-class BugCount:
-    """How many students of the class a known bug was diagnosed in, for one function."""
-
-    function: str
-    bug: str
-    misconception: str
-    hint: str
-    students: int
 
 
 @dataclass(frozen=True)
@@ -219,16 +212,6 @@ class Gradebook:
             for student, status, score, max_score, error, html in rows
         ]
 
-    def bug_counts(self) -> list[BugCount]:
-        """Each diagnosed bug with the number of students it was found in, most common first."""
-        rows = self._db.execute(
-            "SELECT function, bug, MIN(misconception), MIN(hint), COUNT(DISTINCT student) AS n "
-            "FROM checks WHERE assignment = ? AND bug IS NOT NULL "
-            "GROUP BY function, bug ORDER BY n DESC, function, bug",
-            (self.assignment,),
-        )
-        return [BugCount(*row) for row in rows]
-
     def failures(self) -> dict[str, FunctionFailures]:
         """Per function, who lost points on it among the graded submissions, and how."""
         graded = (
@@ -252,6 +235,31 @@ class Gradebook:
         ):
             found[function].kinds[status] = students
         return found
+
+    def diagnoses(self) -> list[tuple[str, str, str, str, str]]:
+        """(student, function, bug, misconception, hint) of each known bug diagnosed in a
+        graded submission, once per student and function."""
+        return list(self._db.execute(
+            "SELECT DISTINCT student, function, bug, c.misconception, c.hint " + _GRADED_CHECKS
+            + "AND bug IS NOT NULL ORDER BY student, function, bug",
+            (self.assignment,),
+        ))  # fmt: skip
+
+    def unexplained_failures(self) -> list[tuple[str, str, str, str]]:
+        """(student, function, status, message) of the first failed case of each function that
+        no known bug explains, per graded student: where an instructor looks for new bugs."""
+        rows = self._db.execute(  # SQLite: bare columns come from the MIN(position) row
+            "SELECT student, function, c.status, message, MIN(position) "
+            + _GRADED_CHECKS
+            + "AND c.status NOT IN ('passed', 'skipped') AND bug IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM checks d WHERE d.assignment = c.assignment "
+            "AND d.student = c.student AND d.function = c.function AND d.bug IS NOT NULL) "
+            "GROUP BY student, function ORDER BY function, student",
+            (self.assignment,),
+        )
+        return [
+            (student, function, status, message) for student, function, status, message, _ in rows
+        ]
 
     @contextmanager
     def _transaction(self) -> Iterator[None]:

@@ -14,19 +14,23 @@ from pathlib import Path
 
 from autograder.batch.class_report import render_class_report
 from autograder.batch.gradebook import Gradebook, Stored
+from autograder.batch.mistakes import Mistake, rooted_mistakes, unexplained_groups
 from autograder.catalog import Assignment
 from autograder.reports.scores import apportion, points, rounded
+from autograder.rubric import Rubric
 
 GRADES = "grades.csv"
 GRADEBOOK = "gradebook.sqlite"
 FEEDBACK = "feedback"
 CLASS_REPORT = "class_report.html"
+MISTAKES = "mistakes.csv"
 TEMPORARY_SUFFIX = ".partial"
 
 
-def write_outputs(book: Gradebook, assignment: Assignment, out: Path) -> list[Stored]:
-    """grades.csv, feedback/STUDENT.html and class_report.html from what `book` holds; the
-    submissions they were written from."""
+def write_outputs(book: Gradebook, rubric: Rubric, out: Path) -> list[Stored]:
+    """grades.csv, feedback/STUDENT.html, class_report.html and mistakes.csv from what `book`
+    holds; the submissions they were written from."""
+    assignment = rubric.assignment
     stored = book.submissions()
     feedback = out / FEEDBACK
     feedback.mkdir(parents=True, exist_ok=True)
@@ -35,9 +39,24 @@ def write_outputs(book: Gradebook, assignment: Assignment, out: Path) -> list[St
     write_atomically(out / GRADES, grades_csv(assignment, stored))
     for submission in stored:
         write_atomically(feedback / f"{submission.student}.html", submission.feedback_html)
-    report = render_class_report(assignment, stored, book.bug_counts(), book.failures())
+    order = [f.name for f in assignment.functions]
+    mistakes = rooted_mistakes(book.diagnoses(), order)
+    unexplained = unexplained_groups(book.unexplained_failures())
+    report = render_class_report(rubric, stored, mistakes, unexplained, book.failures())
     write_atomically(out / CLASS_REPORT, report)
+    write_atomically(out / MISTAKES, mistakes_csv(mistakes))
     return stored
+
+
+def mistakes_csv(mistakes: list[Mistake]) -> str:
+    """One row per student and known mistake (at its root function), to sort or filter."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["function", "bug", "student", "misconception"])
+    for mistake in mistakes:
+        for student in mistake.students:
+            writer.writerow([mistake.function, mistake.bug, student, mistake.misconception])
+    return buffer.getvalue()
 
 
 def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:

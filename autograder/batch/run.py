@@ -85,7 +85,7 @@ def run_batch(
                 _record(book, progress, _refusal(submission, deaths, settings))
             _grade_all(plan.suspects, settings, book, 1, progress)
             _grade_all(plan.rest, settings, book, jobs, progress)
-        stored = {s.student: s for s in write_outputs(book, rubric.assignment, out)}
+        stored = {s.student: s for s in write_outputs(book, rubric, out)}
     not_graded = tuple(
         (s.student, stored[s.student].error)
         for s in submissions

@@ -28,7 +28,8 @@ STUDENT_SIDE = frozenset(
         "config.py", "contract.py", "errors.py", "expectations.py", "experiments.py",
         "feedback.py", "grading.py", "plotting.py", "problems", "public_expected.py",
         "pytest_plugin.py",
-        "results.py", "rubric.py", "status.py", "submission.py", "training.py",
+        "results.py", "rubric.py", "rubric_schema.py", "status.py", "submission.py",
+        "training.py",
         "trajectory.py", "worker",
     }
 )  # fmt: skip

@@ -58,11 +58,18 @@ def test_several_nested_modules_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_the_module_is_refused_with_what_to_submit(tmp_path: Path) -> None:
-    write(tmp_path / "submissions" / "alice" / "adaptve.py")
     folder = tmp_path / "submissions" / "alice"
+    (folder / "notes").mkdir(parents=True)
     with refused(
         f"no adaptive.py in {folder}: submit the module file adaptive.py or a folder/zip holding it"
     ):
+        locate_module(folder, "adaptive.py")
+
+
+def test_a_folder_of_other_python_files_lists_them_and_the_expected_name(tmp_path: Path) -> None:
+    write(tmp_path / "submissions" / "alice" / "adaptve.py")
+    folder = tmp_path / "submissions" / "alice"
+    with refused(f"no adaptive.py in {folder}; it holds adaptve.py: rename the module to grade"):
         locate_module(folder, "adaptive.py")
 
 
