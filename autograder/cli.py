@@ -93,7 +93,7 @@ def batch(args: argparse.Namespace) -> int:
         return 2
     return batch_command(
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
-        regrade=args.regrade, case_time_limit=args.case_time_limit,
+        regrade=args.regrade, students=args.student, case_time_limit=args.case_time_limit,
     )  # fmt: skip
 
 
@@ -162,7 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
         "A batch that was killed loses nothing it committed: run it again (a submission the "
         "grader died on is then graded alone; one it died on twice alone is reported, not run "
         "again). Exit status: 0 all graded, 1 some could not be graded (each with its reason), "
-        "2 SUBMISSIONS_DIR is missing or holds no submission, or DIR holds another gradebook.",
+        "2 SUBMISSIONS_DIR is missing or holds no submission (or none of a --student), or DIR "
+        "holds another gradebook.",
     )
     batch_parser.add_argument(
         "submissions", metavar="SUBMISSIONS_DIR", help="one folder, .py, .zip or .ipynb per student"
@@ -174,6 +175,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"
+    )
+    batch_parser.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grade this student again and no other (repeatable); the gradebook keeps every "
+        "grading, the latest one current",
     )
     _add_case_time_limit(batch_parser)
     batch_parser.set_defaults(run=batch)
