@@ -106,6 +106,16 @@ def bundle(args: argparse.Namespace) -> int:
     return 0
 
 
+def export(args: argparse.Namespace) -> int:
+    """Write a batch's grades in an LMS's import format, through a roster."""
+    from autograder.export import export as export_command
+
+    return export_command(
+        args.format, Path(args.out_dir), Path(args.roster), Path(args.output),
+        column=args.column, missing_as_zero=args.missing_as_zero,
+    )  # fmt: skip
+
+
 def _add_case_time_limit(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--case-time-limit",
@@ -198,6 +208,29 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="OUT", help="where to write it"
     )
     bundle_parser.set_defaults(run=bundle)
+
+    export_parser = commands.add_parser(
+        "export",
+        help="a batch's grades in Canvas's or Moodle's import format, or a plain CSV",
+        description="Write the current grades of the batch in OUT_DIR (its gradebook.sqlite) "
+        "as FILE, one row per student of ROSTER.csv, a CSV with the column submission (the "
+        "name in the class folder) and any of name, id, sis_user_id, sis_login_id, section, "
+        "email, idnumber. A student with no grade is left empty (--missing-as-zero: 0); a "
+        "graded submission without a roster row is named on stderr. Exit status: 0 every "
+        "submission matched, 1 some did not, 2 bad input.",
+    )
+    export_parser.add_argument("format", choices=["canvas", "moodle", "csv"], metavar="FORMAT")
+    export_parser.add_argument("out_dir", metavar="OUT_DIR", help="the --out folder of a batch")
+    export_parser.add_argument("--roster", required=True, metavar="ROSTER.csv")
+    export_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    export_parser.add_argument(
+        "--column", help="the grade column's header (default: the assignment's name)"
+    )
+    export_parser.add_argument(
+        "--missing-as-zero", action="store_true", help="give 0, not an empty cell, to a "
+        "student with no grade",
+    )  # fmt: skip
+    export_parser.set_defaults(run=export)
 
     demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
     demo_parser.set_defaults(run=demo)
