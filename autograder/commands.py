@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+
+if TYPE_CHECKING:
+    from autograder.results import GradeReport
 
 EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
 
@@ -53,12 +57,25 @@ def find_assignment(path: Path) -> tuple[Assignment, Path]:
     )
 
 
-def check(path: Path, function: str | None) -> int:
-    """The student's loop: visible cases against the public expected values, one line each."""
+def visible_report(
+    path: Path, assignment: Assignment, folder: Path, function: str | None = None
+) -> GradeReport:
+    """The module at `path` (or in `folder`) graded on the visible cases against the public
+    expected values in folder/expected: what `check` and the GitHub workflow report."""
     from autograder.grading import grade_submission
     from autograder.public_expected import PublicExpectations
     from autograder.rubric import Rubric
 
+    expectations = PublicExpectations(folder)
+    rubric = Rubric(assignment, tuple(expectations.cases))
+    submission = path if path.is_file() else folder / assignment.module
+    return grade_submission(
+        submission, rubric, expectations, functions=None if function is None else [function]
+    )
+
+
+def check(path: Path, function: str | None) -> int:
+    """The student's loop: visible cases against the public expected values, one line each."""
     try:
         assignment, folder = find_assignment(path)
     except FileNotFoundError as error:
@@ -68,12 +85,7 @@ def check(path: Path, function: str | None) -> int:
         known = ", ".join(f.name for f in assignment.functions)
         print(f"{assignment.module} has no graded function {function!r}; choose one of: {known}")
         return EXIT_NOT_GRADED
-    expectations = PublicExpectations(folder)
-    rubric = Rubric(assignment, tuple(expectations.cases))
-    submission = path if path.is_file() else folder / assignment.module
-    report = grade_submission(
-        submission, rubric, expectations, functions=None if function is None else [function]
-    )
+    report = visible_report(path, assignment, folder, function)
     for reason in report.errors:
         print(f"FAIL {reason}")
     for result in [] if report.errors else report.functions:

@@ -15,7 +15,9 @@ from autograder.errors import BundleError
 BundleWriter = Callable[[str, Path], None]
 
 # kind -> "module:function", imported only when that kind is asked for.
-BUNDLES: dict[str, str] = {}
+BUNDLES: dict[str, str] = {
+    "github": "autograder.bundles.github:write_github",
+}
 
 
 def writer(kind: str) -> BundleWriter:
