@@ -73,23 +73,27 @@ def encoded(result: dict[str, object]) -> str:
     return base64.b64encode(json.dumps(result).encode("utf-8")).decode("ascii")
 
 
-def definition_lines(source: str) -> dict[str, int]:
-    """{function: the line of its `def`} for the module's top-level functions; {} when the
-    module does not parse."""
+def locate(source: str) -> tuple[dict[str, int], int]:
+    """{function: the line of its `def`} for the module's top-level functions, and the line
+    to put a load error on: the syntax error's line, else 1."""
     try:
         tree = ast.parse(source)
-    except SyntaxError:
-        return {}
-    return {
+    except SyntaxError as error:
+        return {}, error.lineno or 1
+    lines = {
         node.name: node.lineno
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
+    return lines, 1
 
 
-def error_commands(report: GradeReport, filename: str, lines: dict[str, int]) -> list[str]:
-    """A workflow `::error` command per load error and per failing function."""
-    found = [_error(filename, 1, "could not grade", error) for error in report.errors]
+def error_commands(
+    report: GradeReport, filename: str, lines: dict[str, int], load_line: int
+) -> list[str]:
+    """A workflow `::error` command per load error (on `load_line`) and per failing function
+    (on its `def`)."""
+    found = [_error(filename, load_line, "could not grade", error) for error in report.errors]
     found += [
         _error(filename, lines.get(result.function, 1), f"{result.function} fails", result.headline)
         for result in report.functions
@@ -136,13 +140,13 @@ def run(path: Path, html: Path) -> int:
     module = folder / assignment.module
     workspace = Path(os.environ.get("GITHUB_WORKSPACE") or Path.cwd())
     filename = os.path.relpath(module.resolve(), workspace.resolve())
-    lines = definition_lines(module.read_text(encoding="utf-8", errors="replace"))
+    lines, load_line = locate(module.read_text(encoding="utf-8", errors="replace"))
     markdown = render(report, "markdown")
     if not _append("GITHUB_STEP_SUMMARY", markdown + "\n"):
         print(markdown)
     html.parent.mkdir(parents=True, exist_ok=True)
     html.write_text(render(report, "html"), encoding="utf-8")
-    for line in error_commands(report, filename, lines):
+    for line in error_commands(report, filename, lines, load_line):
         print(line)
     _append("GITHUB_OUTPUT", "result=" + encoded(classroom_result(report, filename, lines)) + "\n")
     return EXIT_GRADED

@@ -180,3 +180,19 @@ def test_a_buggy_submission_is_annotated_where_each_failing_function_is_defined(
     assert failing["momentum"]["score"] == 0 and "likely mistake" in failing["momentum"]["message"]
     assert _points(result) == pytest.approx(_heading(summary))
     assert "Averages the gradients from zero" in ran["html"]
+
+
+def test_a_module_that_does_not_parse_is_annotated_on_its_syntax_error_and_errors(
+    template: Path, tmp_path: Path
+) -> None:
+    broken = SAMPLE / "carol" / MODULE
+    with pytest.raises(SyntaxError) as syntax:
+        compile(broken.read_text(), MODULE, "exec")
+    ran = _run_grade_step(template, broken, tmp_path)
+    assert ran["status"] == 0
+    (error,) = [line for line in ran["stdout"].splitlines() if line.startswith("::error ")]
+    assert error.startswith(f"::error file={MODULE},line={syntax.value.lineno},")
+    assert "syntax error" in error and "Could not grade" in ran["summary"]
+    result = ran["result"]
+    assert result["status"] == "error" and {t["status"] for t in result["tests"]} == {"error"}
+    assert _points(result)[0] == 0
