@@ -44,6 +44,8 @@ jobs:
     steps:
       - name: Check out the submission
         uses: actions/checkout@v4
+        with:
+          persist-credentials: false  # no token left in .git/config for student code to read
       - name: Set up Python 3.11 with a cache of pip's downloads
         uses: actions/setup-python@v5
         with:

@@ -73,6 +73,7 @@ def test_the_workflow_checks_out_sets_up_caches_installs_grades_uploads_and_repo
 ) -> None:
     steps = _steps(template)
     checkout = _step(steps, "actions/checkout")
+    assert checkout["with"]["persist-credentials"] is False  # docs/threat-model.md
     python = _step(steps, "actions/setup-python")
     assert python["with"]["python-version"] == "3.11"
     assert python["with"]["cache"] == "pip"  # setup-python's cache of pip's downloads
