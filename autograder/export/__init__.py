@@ -18,7 +18,7 @@ from typing import TextIO
 from autograder.batch.gradebook import open_gradebook
 from autograder.batch.outputs import GRADEBOOK, write_atomically
 from autograder.errors import GradebookError, UsageError
-from autograder.export.formats import FORMAT_NEEDS, FORMATS
+from autograder.export.formats import FORMATS, IDENTITIES
 from autograder.export.roster import Roster, read_roster
 from autograder.reports.scores import points, rounded
 from autograder.spreadsheet import csv_text
@@ -68,14 +68,19 @@ def export(
 
 
 def _check_identities(roster: Roster, path: Path, fmt: str) -> None:
-    """Each student has one of the identities that `fmt` matches students by."""
-    needs = FORMAT_NEEDS[fmt]
-    for student in roster.students:
-        if not any(student.get(column) for column in needs):
-            raise UsageError(
-                f"{path}: {student['submission']} has none of {', '.join(needs)}, which "
-                f"{fmt} needs to find the student; fill one in"
-            )
+    """Each student has an identity `fmt` finds students by (for Moodle, the same one)."""
+    columns, same_for_all = IDENTITIES[fmt]
+    if same_for_all:
+        lacking = ([s["submission"] for s in roster.students if not s.get(c)] for c in columns)
+        unknown = min(lacking, key=len)
+    else:
+        unknown = [s["submission"] for s in roster.students if not any(s.get(c) for c in columns)]
+    if unknown:
+        every = "every student needs the same one of" if same_for_all else "each student needs"
+        raise UsageError(
+            f"{path}: no identity for {fmt} for {', '.join(unknown)}: {every} "
+            f"{', '.join(columns)}; fill it in"
+        )
 
 
 def _current_scores(out_dir: Path) -> tuple[str, dict[str, str], str]:

@@ -16,7 +16,7 @@ grade (or 0 when the instructor asks for zeros).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from autograder.export.roster import Roster
@@ -60,9 +60,12 @@ def plain(roster: Roster, grades: Grades, column: str, max_score: str) -> Table:
 
 
 FORMATS: dict[str, Format] = {"canvas": canvas, "moodle": moodle, "csv": plain}
-# format -> the roster columns of which each student needs at least one
-FORMAT_NEEDS: dict[str, Sequence[str]] = {
-    "canvas": ("id", "sis_user_id", "sis_login_id"),
-    "moodle": ("email", "idnumber"),
-    "csv": ("submission",),
+# format -> (the roster columns the LMS finds a student by, whether one of them must be filled
+# for every student): Canvas tries ID, SIS User ID, SIS Login ID row by row; Moodle maps every
+# row by the one column chosen at import, and a row whose cell is empty is not skipped but
+# given to the student of the row before (grade/import/csv/classes/load_data.php).
+IDENTITIES: dict[str, tuple[tuple[str, ...], bool]] = {
+    "canvas": (("id", "sis_user_id", "sis_login_id"), False),
+    "moodle": (("email", "idnumber"), True),
+    "csv": (("submission",), False),
 }

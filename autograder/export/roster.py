@@ -5,7 +5,7 @@
 
 `submission` (required) is the name as the class folder spells it (the folder or file name
 without its extension); the other columns are optional, and each format needs some of them
-(FORMAT_NEEDS in formats.py). `id` is Canvas's user ID, `idnumber` Moodle's ID number.
+(IDENTITIES in formats.py). `id` is Canvas's user ID, `idnumber` Moodle's ID number.
 """
 
 from __future__ import annotations

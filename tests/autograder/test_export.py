@@ -4,6 +4,7 @@ checked against the columns each LMS documents, mapped through a roster that los
 from __future__ import annotations
 
 import csv
+import re
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,24 @@ def batch_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def _canvas_reads(rows: list[list[str]]) -> tuple[list[str], list[str], dict[str, list[str]]]:
+    """The file as Canvas's GradebookImporter reads it (instructure/canvas-lms,
+    app/models/gradebook_importer.rb: header?, update_column_count, check_for_non_student_row,
+    process_student): the assignment columns, their points possible, {user ID: grades}."""
+    header, *body = rows
+    assert len(header) > 3 and re.search("Student", header[0]) and re.search("ID", header[1])
+    assert re.search(r"SIS\s+User\s+ID", header[2]) and re.search(r"SIS\s+Login\s+ID", header[3])
+    student_columns = 5  # Student, ID, SIS User ID, SIS Login ID, then Section
+    assert re.search("Section", header[student_columns - 1])
+    assignments, points, grades = header[student_columns:], [], {}
+    for row in body:
+        if re.search("Points Possible", row[0]):
+            points = row[student_columns:]
+        else:
+            grades[row[1]] = row[student_columns:]  # the second column is the student's ID
+    return assignments, points, grades
+
+
 def _bob(out: Path) -> str:
     rows = csv.DictReader((out / "grades.csv").read_text().splitlines())
     return next(row["score"] for row in rows if row["student"] == "bob")
@@ -65,9 +84,13 @@ def test_canvas_gets_its_identity_columns_the_points_possible_and_one_total_colu
 ) -> None:
     status, target = _export(batch_out, tmp_path, "canvas", ROSTER)
     assert status == 0
-    header, points, *students = _read(target)
+    assert _canvas_reads(_read(target)) == (
+        [GD],
+        ["40"],
+        {"1021": ["40"], "1022": [_bob(batch_out)], "1023": [""]},
+    )
+    header, _, *students = _read(target)
     assert header == [*CANVAS_COLUMNS, GD]
-    assert points == ["Points Possible", "", "", "", "", "40"]
     assert students == [
         ["Liddell, Alice", "1021", "S-881", "aliddell", "Section 01", "40"],
         ["Bob Stone", "1022", "S-882", "bstone", "Section 02", _bob(batch_out)],
@@ -120,10 +143,18 @@ def test_a_roster_name_that_a_spreadsheet_would_run_is_neutralised(
         ("csv", "name,email\nAlice,a@uni.edu\n", "no submission column"),
         ("csv", "submission,e-mail\nalice,a@uni.edu\n", "unknown columns e-mail"),
         ("csv", "submission\nalice\nalice\n", "line 3: submission 'alice' a second time"),
-        ("canvas", "submission,name,email\nalice,Alice,a@uni.edu\n", "alice has none of id"),
-        ("moodle", "submission,id\nalice,1021\n", "alice has none of email, idnumber"),
+        ("canvas", "submission,name,email\nalice,Alice,a@uni.edu\n", "for canvas for alice"),
+        ("moodle", "submission,id\nalice,1021\n", "for moodle for alice"),
+        ("moodle", "submission,email,idnumber\nalice,a@uni.edu,\nbob,,882\n", "for moodle for"),
     ],
-    ids=["no column", "misspelt column", "repeated name", "canvas without id", "moodle no email"],
+    ids=[
+        "no column",
+        "misspelt column",
+        "repeated name",
+        "canvas without id",
+        "moodle no email",
+        "moodle mixed identities",
+    ],
 )
 def test_a_bad_roster_is_one_line_and_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, roster: str, message: str
