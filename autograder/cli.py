@@ -111,7 +111,7 @@ def batch(args: argparse.Namespace) -> int:
     check_output_folder(Path(args.out))
     return batch_command(
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
-        regrade=args.regrade, case_time_limit=args.case_time_limit,
+        regrade=args.regrade, students=args.student, case_time_limit=args.case_time_limit,
         time_budget=args.time_budget,
     )  # fmt: skip
 
@@ -135,6 +135,16 @@ def bundle(args: argparse.Namespace) -> int:
     writer(args.kind)(args.assignment, Path(args.output))
     print(f"wrote the {args.kind} bundle of {args.assignment} to {args.output}")
     return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write a batch's grades in an LMS's import format, through a roster."""
+    from autograder.export import export as export_command
+
+    return export_command(
+        args.format, Path(args.out_dir), Path(args.roster), Path(args.output),
+        column=args.column, missing_as_zero=args.missing_as_zero,
+    )  # fmt: skip
 
 
 def _add_course(parser: argparse.ArgumentParser) -> None:
@@ -218,7 +228,8 @@ def build_parser() -> argparse.ArgumentParser:
         "A batch that was killed loses nothing it committed: run it again (a submission the "
         "grader died on is then graded alone; one it died on twice alone is reported, not run "
         "again). Exit status: 0 all graded, 1 some could not be graded (each with its reason), "
-        "2 SUBMISSIONS_DIR is missing or holds no submission, or DIR holds another gradebook.",
+        "2 SUBMISSIONS_DIR is missing or holds no submission (or none of a --student), or DIR "
+        "holds another gradebook.",
     )
     batch_parser.add_argument(
         "submissions", metavar="SUBMISSIONS_DIR", help="one folder, .py, .zip or .ipynb per student"
@@ -230,6 +241,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"
+    )
+    batch_parser.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grade this student again and no other (repeatable); the gradebook keeps every "
+        "grading, the latest one current",
     )
     _add_time_limits(batch_parser)
     batch_parser.set_defaults(run=batch)
@@ -264,6 +283,29 @@ def build_parser() -> argparse.ArgumentParser:
         "-o", "--output", required=True, metavar="OUT", help="where to write it"
     )
     bundle_parser.set_defaults(run=bundle)
+
+    export_parser = commands.add_parser(
+        "export",
+        help="a batch's grades in Canvas's or Moodle's import format, or a plain CSV",
+        description="Write the current grades of the batch in OUT_DIR (its gradebook.sqlite) "
+        "as FILE, one row per student of ROSTER.csv, a CSV with the column submission (the "
+        "name in the class folder) and any of name, id, sis_user_id, sis_login_id, section, "
+        "email, idnumber. A student with no grade is left empty (--missing-as-zero: 0); a "
+        "graded submission without a roster row is named on stderr. Exit status: 0 every "
+        "submission matched, 1 some did not, 2 bad input.",
+    )
+    export_parser.add_argument("format", choices=["canvas", "moodle", "csv"], metavar="FORMAT")
+    export_parser.add_argument("out_dir", metavar="OUT_DIR", help="the --out folder of a batch")
+    export_parser.add_argument("--roster", required=True, metavar="ROSTER.csv")
+    export_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    export_parser.add_argument(
+        "--column", help="the grade column's header (default: the assignment's name)"
+    )
+    export_parser.add_argument(
+        "--missing-as-zero", action="store_true", help="give 0, not an empty cell, to a "
+        "student with no grade",
+    )  # fmt: skip
+    export_parser.set_defaults(run=export)
 
     demo_parser = commands.add_parser("demo", help="grade the course's sample class")
     _add_course(demo_parser)

@@ -114,11 +114,12 @@ def batch(
     *,
     jobs: int = 1,
     regrade: bool = False,
+    students: list[str] | None = None,
     case_time_limit: float | None = None,
     time_budget: float | None = None,
 ) -> int:
-    """Grade a class folder into `out`; 0 all graded, 1 some could not be, 2 bad input,
-    130 interrupted (Ctrl-C, as shells count it)."""
+    """Grade a class folder (or only `students` of it) into `out`; 0 all graded, 1 some could
+    not be, 2 bad input, 130 interrupted (Ctrl-C, as shells count it)."""
     from autograder.batch import run_batch
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 
@@ -129,6 +130,7 @@ def batch(
             out,
             jobs=jobs,
             regrade=regrade,
+            students=students or (),
             case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
             time_budget=SUBMISSION_TIME_BUDGET if time_budget is None else time_budget,
         )

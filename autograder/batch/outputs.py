@@ -1,13 +1,11 @@
 """The files a batch leaves in its output folder, all regenerated from the gradebook at the
-end of every run so they never disagree with it: grades.csv for the LMS, one feedback page
+end of every run so they never disagree with it: grades.csv, one feedback page
 per student, and the class report. Each file is written atomically (a temporary file, then a
 rename), so a reader or a crash never sees half of one."""
 
 from __future__ import annotations
 
 import contextlib
-import csv
-import io
 import os
 import tempfile
 from pathlib import Path
@@ -18,6 +16,7 @@ from autograder.batch.mistakes import Mistake, rooted_mistakes, unexplained_grou
 from autograder.catalog import Assignment
 from autograder.reports.scores import apportion, points, rounded
 from autograder.rubric import Rubric
+from autograder.spreadsheet import csv_text
 
 GRADES = "grades.csv"
 GRADEBOOK = "gradebook.sqlite"
@@ -50,25 +49,26 @@ def write_outputs(book: Gradebook, rubric: Rubric, out: Path) -> list[Stored]:
 
 def mistakes_csv(mistakes: list[Mistake]) -> str:
     """One row per student and known mistake (at its root function), to sort or filter."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["function", "bug", "student", "misconception"])
-    for mistake in mistakes:
-        for student in mistake.students:
-            writer.writerow([mistake.function, mistake.bug, student, mistake.misconception])
-    return buffer.getvalue()
+    return csv_text(
+        ["function", "bug", "student", "misconception"],
+        [
+            [mistake.function, mistake.bug, student, mistake.misconception]
+            for mistake in mistakes
+            for student in mistake.students
+        ],
+    )
 
 
 def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:
-    """One row per student for an LMS import: student, score, max_score, then each function's
-    score in catalog order; the scores are empty for a student who could not be graded at all."""
+    """One row per student: student, score, max_score, then each function's score in catalog
+    order; the scores are empty for a student who could not be graded at all. Cells that a
+    spreadsheet would run as formulas are neutralised (`optim-grader export` maps the rows
+    to an LMS's import format)."""
     functions = [f.name for f in assignment.functions]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(["student", "score", "max_score", *functions])
-    for submission in stored:
-        writer.writerow([submission.student, *_shown(submission, functions)])
-    return buffer.getvalue()
+    return csv_text(
+        ["student", "score", "max_score", *functions],
+        ([submission.student, *_shown(submission, functions)] for submission in stored),
+    )
 
 
 def _shown(submission: Stored, functions: list[str]) -> list[str]:
