@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import json
 import shutil
 import stat
@@ -22,6 +23,7 @@ from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.errors import SubmissionError
 from autograder.notebook_messages import relocated
 from autograder.notebook_module import NotebookModule, build_module
+from autograder.scratch_copy import copy_module, refuse_link
 from autograder.worker import CaseOutcome
 
 __all__ = [
@@ -82,8 +84,11 @@ def find_module(
         submission = submission.with_name(module_name)  # "solutions/adaptive" for adaptive.py
     if not submission.exists():
         raise SubmissionError(f"{submission} does not exist: {_how_to_submit(module_name)}")
+    refuse_link(submission)
     if submission.is_dir():
         return _search_folder(submission, module_name, workdir)
+    if not submission.is_file():
+        raise SubmissionError(f"{submission} is not a regular file: {_how_to_submit(module_name)}")
     suffix = submission.suffix.lower()
     if suffix == ".py":
         return StudentModule(submission)
@@ -100,10 +105,16 @@ def find_module(
 
 @contextlib.contextmanager
 def open_submission(submission: Path, module_name: str) -> Iterator[StudentModule]:
-    """`find_module` with a temporary workdir that is removed afterwards."""
+    """The module to grade, in a temporary workdir that is removed afterwards: a copy of the
+    submission's regular files (the module alone for a single file), so that the worker,
+    which reads the module's folder, sees this submission and nothing else."""
     workdir = _readable_tempdir()
     try:
-        yield find_module(submission, module_name, workdir=workdir)
+        found = find_module(submission, module_name, workdir=workdir)
+        if not found.path.is_relative_to(workdir):  # unpacked and converted ones already are
+            copied = copy_module(found.path, workdir / "module", with_folder=submission.is_dir())
+            found = dataclasses.replace(found, path=copied)
+        yield found
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
