@@ -131,16 +131,25 @@ def grade_cases(
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
         if _compares(case, outcome) and divergence is None
     ]
+    valued = {case.function for case in cases if _is_value_case(case)}
+    vouched = {case.function for case in passed} | ({case.function for case in cases} - valued)
     return [
-        grade_case(case, outcome, divergence, expectations, passed)
+        grade_case(
+            case, outcome, divergence, expectations, passed, vouched=case.function in vouched
+        )
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
+
+
+def _is_value_case(case: Case) -> bool:
+    """A case graded on the values of its run, not a purity, device or efficiency check."""
+    return case.category != "purity" and case.student_request.measure == "trajectory"
 
 
 def _compares(case: Case, outcome: CaseOutcome) -> bool:
     """Whether the case is graded on values that its run gave: one that ran to its end, not a
     purity, device or efficiency check."""
-    return outcome.ok and case.category != "purity" and case.student_request.measure == "trajectory"
+    return outcome.ok and _is_value_case(case)
 
 
 def grade_case(
@@ -149,11 +158,20 @@ def grade_case(
     divergence: Divergence | None,
     expectations: Expectations,
     passed: Sequence[Case] = (),
+    *,
+    vouched: bool = True,
 ) -> CaseResult:
-    """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
+    """One case: full points if it ran and matched, else zero with the reason and a diagnosis.
+
+    A purity, device or efficiency check is reported by the worker, where student code could
+    forge it: it counts only when `vouched`, that is when the function also matched the
+    reference on a case of its own (numbers the grading process checked), or has none.
+    """
     if outcome.status == "unavailable":
         status: Status = "skipped" if case.when_unavailable == "skip" else "unavailable"
         return _result(case, status, outcome.message)
+    if not _is_value_case(case) and outcome.ok and not vouched:
+        return _result(case, "unvouched", messages.render("unvouched", function=case.function))
     if case.category == "purity":
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":

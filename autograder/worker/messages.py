@@ -38,6 +38,8 @@ TEMPLATES: dict[Status, str] = {
     "Python loop over elements? ({time} per step on {size} coordinates, where a vectorised "
     "step takes {baseline}; the limit is {limit}); compute with whole-tensor operations",
     "unavailable": "{file}: {function} was not run on {device}: {reason}",
+    "unvouched": "{function}: its purity, device and efficiency checks count once it matches "
+    "the reference on a case of its own; fix its values first",
 }
 
 OUT_OF_TIME = (

@@ -2,8 +2,9 @@
 
 One worker per submission (importing torch dominates the cost), replaced by a fresh one only
 when a case times out, kills it or answers garbage: that case alone pays. A function that
-timed out, or killed its worker twice, is not run again: its later cases share that outcome,
-so a hang costs one limit and a function that always ends the process two worker starts.
+timed out, or killed its worker or answered garbage twice, is not run again: its later cases
+share that outcome, so a hang costs one limit and a function that always ends the process two
+worker starts.
 Each worker confines itself (sandbox.py) before it imports the module; what a machine could
 not enforce is said once on the grading process's stderr.
 """
@@ -31,10 +32,11 @@ from autograder.config import (
 from autograder.errors import ChannelClosed, ChannelTimeout, ProtocolError, WorkerError
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
+from autograder.worker.budget import MAX_SUBMISSION_BYTES
 from autograder.worker.confine.sandbox import Limits
 from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker, watch
 from autograder.worker.host.replies import optional, optional_text, receive_outcome, text
-from autograder.worker.protocol import encode_frame, read_reply
+from autograder.worker.protocol import ReadExact, encode_frame, read_reply
 from autograder.worker.records import CaseOutcome, CaseRequest
 
 EXIT_GRACE = 1.0
@@ -81,6 +83,7 @@ def run_cases(
     given_up: dict[str, CaseOutcome] = {}  # function: the outcome its later cases share
     kills: collections.Counter[str] = collections.Counter()
     clock = _Clock(time_budget, case_time_limit)
+    meter = _Meter(MAX_SUBMISSION_BYTES)
     try:
         for index, request in enumerate(requests):
             if request.function in given_up:
@@ -97,10 +100,10 @@ def run_cases(
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
             limit = clock.next_limit()
-            outcome, usable = _run_one(worker, index, request, module_path.name, limit)
+            outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
             outcomes.append(outcome)
-            if outcome.status == "crashed" and not usable:
+            if outcome.status in ("crashed", "invalid_reply") and not usable:
                 kills[request.function] += 1
             if outcome.status == "timeout" or kills[request.function] >= KILLS_PER_FUNCTION:
                 given_up[request.function] = outcome
@@ -263,8 +266,27 @@ def _exit_reason(worker: WorkerProcess, status: int) -> str:
     return f"killed the worker process ({name})"
 
 
+class _Meter:
+    """The bytes a submission's replies may still take, in all."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def reader(self, worker: WorkerProcess, deadline: float) -> ReadExact:
+        def read_exact(size: int) -> bytes:
+            self.left -= size
+            return worker.read_exact(size, deadline)
+
+        return read_exact
+
+
 def _run_one(
-    worker: WorkerProcess, index: int, request: CaseRequest, file: str, limit: float
+    worker: WorkerProcess,
+    index: int,
+    request: CaseRequest,
+    file: str,
+    limit: float,
+    meter: _Meter,
 ) -> tuple[CaseOutcome, bool]:
     """One case's outcome, and whether the worker can take the next case."""
     deadline = time.monotonic() + limit
@@ -272,7 +294,11 @@ def _run_one(
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
         outcome = receive_outcome(
-            request, lambda size: worker.read_exact(size, deadline), case_id=index, file=file
+            request,
+            meter.reader(worker, deadline),
+            case_id=index,
+            file=file,
+            max_payload=max(meter.left, 0),
         )
     except ChannelTimeout:
         message = messages.render("timeout", file=file, function=function, limit=limit)
