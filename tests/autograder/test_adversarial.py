@@ -335,6 +335,17 @@ def test_the_grading_process_stays_under_a_gigabyte_whatever_the_worker_sends(
     assert graded.full_marks("nesterov")
 
 
+@needs_seccomp
+def test_keyrings_ipc_namespaces_and_the_graders_scheduling_are_out_of_reach(
+    tmp_path: Path,
+) -> None:
+    # gd goes wrong if any of keyctl, SysV IPC, mq_open, unshare, setns, memfd_create or a
+    # change of the grading process's priority, affinity or scheduler did not get EPERM
+    graded = grade("kernel_objects", tmp_path)
+    for function in FUNCTIONS:
+        assert graded.full_marks(function), (function, graded.failures(function))
+
+
 def test_lying_objects_are_refused_and_nothing_is_unpickled(tmp_path: Path) -> None:
     marker = Path("/tmp/optim_grader_hostile_unpickled")
     marker.unlink(missing_ok=True)
