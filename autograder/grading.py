@@ -20,6 +20,7 @@ from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
+from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
 from autograder.worker import CaseOutcome, messages, run_cases
@@ -59,12 +60,13 @@ def grade_submission(
                 )
             )
     except SubmissionError as error:
-        return _unloadable(submission, rubric, selected, str(error))
+        reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
+        return _unloadable(submission, rubric, selected, reason)
     outcomes = _with_unavailable(selected, ran, submission.name)
     checks = grade_cases(selected, outcomes, expectations)
     errors = sorted({o.message for o in outcomes if o.status == "load_error"})
     return GradeReport(
-        assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
+        assignment.name, printable(str(submission)), _by_function(rubric, checks), tuple(errors)
     )
 
 
@@ -100,7 +102,7 @@ def _unloadable(
         for c in cases
     ]
     return GradeReport(
-        rubric.assignment.name, str(submission), _by_function(rubric, checks), (reason,)
+        rubric.assignment.name, printable(str(submission)), _by_function(rubric, checks), (reason,)
     )
 
 
