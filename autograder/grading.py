@@ -23,7 +23,7 @@ from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
-from autograder.worker import CaseOutcome, messages, run_cases
+from autograder.worker import CaseOutcome, Shared, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 DRAWABLE_DIMENSIONS = (1, 2)
@@ -52,12 +52,7 @@ def grade_submission(
         with open_submission(submission, assignment.module) as module:
             check_assignment(module.path, assignment)
             ran = module.explained(
-                run_cases(
-                    module.path,
-                    [c.student_request for c in runnable],
-                    case_time_limit=case_time_limit,
-                    time_budget=time_budget,
-                )
+                _run_visible_first(module.path, runnable, case_time_limit, time_budget)
             )
     except SubmissionError as error:
         reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
@@ -68,6 +63,26 @@ def grade_submission(
     return GradeReport(
         assignment.name, printable(str(submission)), _by_function(rubric, checks), tuple(errors)
     )
+
+
+def _run_visible_first(
+    module_path: Path, cases: Sequence[Case], case_time_limit: float, time_budget: float
+) -> list[CaseOutcome]:
+    """The outcomes of `cases`, in order, the visible ones run first in a worker of their own:
+    what a visible case reports (a student's exception text) can then tell nothing of a
+    hidden case, which no process had seen yet. A module that did not load is not loaded
+    again for the hidden cases: they share its load error."""
+    order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
+    visible = [cases[index].student_request for index in order if cases[index].visible]
+    hidden = [cases[index].student_request for index in order if not cases[index].visible]
+    shared = Shared.for_submission(time_budget)
+    outcomes = run_cases(module_path, visible, case_time_limit=case_time_limit, shared=shared)
+    if outcomes and all(o.status == "load_error" for o in outcomes):
+        outcomes += [replace(outcomes[0], request=request) for request in hidden]
+    else:
+        outcomes += run_cases(module_path, hidden, case_time_limit=case_time_limit, shared=shared)
+    by_index = dict(zip(order, outcomes, strict=True))
+    return [by_index[index] for index in range(len(cases))]
 
 
 def _with_unavailable(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -186,3 +187,19 @@ def test_a_malformed_submission_is_a_report_with_score_zero(tmp_path: Path, name
     assert finished.returncode == 2, finished.stderr[-3000:]
     report = json.loads(finished.stdout)
     assert report["score"] == 0 and report["errors"], report["errors"]
+
+
+def test_visible_outputs_carry_nothing_of_the_hidden_cases(tmp_path: Path) -> None:
+    # every function raises the list of cases it has been called on, visible or hidden
+    submission = tmp_path / "submission"
+    shutil.copytree(ROOT / "tests" / "fixtures" / "hostile" / "recorder", submission)
+    finished = run_cli(
+        "grade", str(submission / MODULE), "--assignment", "gradient_descent", "--format",
+        "gradescope", cwd=tmp_path,
+    )  # fmt: skip
+    tests = json.loads(finished.stdout)["tests"]
+    visible = [test for test in tests if test["visibility"] == "visible"]
+    assert visible and len(visible) < len(tests)
+    for test in visible:
+        seen = re.search(r"seen (\d+) cases", test["output"])
+        assert seen is None or int(seen.group(1)) <= len(visible), test["output"]

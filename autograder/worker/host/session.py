@@ -17,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,7 @@ def run_cases(
     time_budget: float = SUBMISSION_TIME_BUDGET,
     start_time_limit: float = WORKER_START_TIME_LIMIT,
     limits: Limits | None = None,
+    shared: Shared | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
@@ -69,7 +70,9 @@ def run_cases(
     cases together: the cases left when it runs out are not run, each a "timeout";
     `start_time_limit` bounds the worker's own start (importing torch), which is not the
     student's to pay; `limits` bound each worker (default: `Limits.from_environment()`; see
-    sandbox.py for what changes when a case runs on a GPU). Raises
+    sandbox.py for what changes when a case runs on a GPU); `shared` (default: new, from
+    `time_budget`) is what this call shares with other calls for the same submission
+    (`Shared.for_submission`): the budget, the reply bytes and the functions given up. Raises
     WorkerError when a worker cannot start at all, ValueError for a request that names an
     unknown problem or a shape that does not fit it.
     """
@@ -80,10 +83,8 @@ def run_cases(
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
-    given_up: dict[str, CaseOutcome] = {}  # function: the outcome its later cases share
-    kills: collections.Counter[str] = collections.Counter()
-    clock = _Clock(time_budget, case_time_limit)
-    meter = _Meter(MAX_SUBMISSION_BYTES)
+    shared = Shared.for_submission(time_budget) if shared is None else shared
+    given_up, kills, clock, meter = shared.given_up, shared.kills, shared.clock, shared.meter
     try:
         for index, request in enumerate(requests):
             if request.function in given_up:
@@ -99,7 +100,7 @@ def run_cases(
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
-            limit = clock.next_limit()
+            limit = clock.next_limit(case_time_limit)
             outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
             outcomes.append(outcome)
@@ -117,23 +118,38 @@ def run_cases(
 
 
 @dataclass
+class Shared:
+    """What the runs of one submission share, whichever worker runs them: its time budget,
+    the bytes its replies may still take, and the functions given up (a timeout, or two
+    killed workers or garbled replies)."""
+
+    clock: _Clock
+    meter: _Meter = field(default_factory=lambda: _Meter(MAX_SUBMISSION_BYTES))
+    given_up: dict[str, CaseOutcome] = field(default_factory=dict)
+    kills: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    @classmethod
+    def for_submission(cls, time_budget: float) -> Shared:
+        return cls(_Clock(time_budget))
+
+
+@dataclass
 class _Clock:
     """A submission's time: what is left of its budget, and the limit of its next case. The
     budget runs from the first case on: the first worker's start is the kit's to pay."""
 
     budget: float
-    case_limit: float
     started: float | None = None
     timed_out: bool = False
 
     def left(self) -> float:
         return self.budget - (0.0 if self.started is None else time.monotonic() - self.started)
 
-    def next_limit(self) -> float:
+    def next_limit(self, case_limit: float) -> float:
         """The case limit, shorter once a case has timed out, never past the budget."""
         if self.started is None:
             self.started = time.monotonic()
-        limit = min(self.case_limit, LIMIT_AFTER_A_TIMEOUT) if self.timed_out else self.case_limit
+        limit = min(case_limit, LIMIT_AFTER_A_TIMEOUT) if self.timed_out else case_limit
         return max(min(limit, self.left()), 0.0)
 
     def out_of_time(self, request: CaseRequest, file: str) -> CaseOutcome:
