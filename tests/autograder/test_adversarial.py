@@ -311,6 +311,8 @@ raise SystemExit(status)
 """
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # the junk state is copied at every step, up to the memory limit
 def test_the_grading_process_stays_under_a_gigabyte_whatever_the_worker_sends(
     tmp_path: Path,
 ) -> None:
@@ -319,7 +321,7 @@ def test_the_grading_process_stays_under_a_gigabyte_whatever_the_worker_sends(
     shutil.copytree(HOSTILE / "hoarder", submission)
     finished = subprocess.run(
         [sys.executable, "-c", MEASURED, "grade", str(submission / MODULE), "--assignment",
-         "gradient_descent", "--format", "json"],
+         "gradient_descent", "--format", "json", "--time-budget", "600"],
         cwd=tmp_path,
         env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)},
         capture_output=True,

@@ -93,6 +93,8 @@ def test_python_m_in_a_students_folder_imports_none_of_its_modules(tmp_path: Pat
     assert report["score"] == report["max_score"]
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # a batch of seven entries, two of them graded
 def test_no_name_link_or_special_file_stops_a_batch(tmp_path: Path) -> None:
     solution = ROOT / "solutions" / "schedules.py"
     submissions, out = tmp_path / "class", tmp_path / "out"
