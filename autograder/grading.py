@@ -20,9 +20,10 @@ from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
+from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
-from autograder.worker import CaseOutcome, messages, run_cases
+from autograder.worker import CaseOutcome, Shared, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 DRAWABLE_DIMENSIONS = (1, 2)
@@ -51,21 +52,37 @@ def grade_submission(
         with open_submission(submission, assignment.module) as module:
             check_assignment(module.path, assignment)
             ran = module.explained(
-                run_cases(
-                    module.path,
-                    [c.student_request for c in runnable],
-                    case_time_limit=case_time_limit,
-                    time_budget=time_budget,
-                )
+                _run_visible_first(module.path, runnable, case_time_limit, time_budget)
             )
     except SubmissionError as error:
-        return _unloadable(submission, rubric, selected, str(error))
+        reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
+        return _unloadable(submission, rubric, selected, reason)
     outcomes = _with_unavailable(selected, ran, submission.name)
     checks = grade_cases(selected, outcomes, expectations)
     errors = sorted({o.message for o in outcomes if o.status == "load_error"})
     return GradeReport(
-        assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
+        assignment.name, printable(str(submission)), _by_function(rubric, checks), tuple(errors)
     )
+
+
+def _run_visible_first(
+    module_path: Path, cases: Sequence[Case], case_time_limit: float, time_budget: float
+) -> list[CaseOutcome]:
+    """The outcomes of `cases`, in order, the visible ones run first in a worker of their own:
+    what a visible case reports (a student's exception text) can then tell nothing of a
+    hidden case, which no process had seen yet. A module that did not load is not loaded
+    again for the hidden cases: they share its load error."""
+    order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
+    visible = [cases[index].student_request for index in order if cases[index].visible]
+    hidden = [cases[index].student_request for index in order if not cases[index].visible]
+    shared = Shared.for_submission(time_budget)
+    outcomes = run_cases(module_path, visible, case_time_limit=case_time_limit, shared=shared)
+    if outcomes and all(o.status == "load_error" for o in outcomes):
+        outcomes += [replace(outcomes[0], request=request) for request in hidden]
+    else:
+        outcomes += run_cases(module_path, hidden, case_time_limit=case_time_limit, shared=shared)
+    by_index = dict(zip(order, outcomes, strict=True))
+    return [by_index[index] for index in range(len(cases))]
 
 
 def _with_unavailable(
@@ -100,7 +117,7 @@ def _unloadable(
         for c in cases
     ]
     return GradeReport(
-        rubric.assignment.name, str(submission), _by_function(rubric, checks), (reason,)
+        rubric.assignment.name, printable(str(submission)), _by_function(rubric, checks), (reason,)
     )
 
 
@@ -131,16 +148,25 @@ def grade_cases(
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
         if _compares(case, outcome) and divergence is None
     ]
+    valued = {case.function for case in cases if _is_value_case(case)}
+    vouched = {case.function for case in passed} | ({case.function for case in cases} - valued)
     return [
-        grade_case(case, outcome, divergence, expectations, passed)
+        grade_case(
+            case, outcome, divergence, expectations, passed, vouched=case.function in vouched
+        )
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
+
+
+def _is_value_case(case: Case) -> bool:
+    """A case graded on the values of its run, not a purity, device or efficiency check."""
+    return case.category != "purity" and case.student_request.measure == "trajectory"
 
 
 def _compares(case: Case, outcome: CaseOutcome) -> bool:
     """Whether the case is graded on values that its run gave: one that ran to its end, not a
     purity, device or efficiency check."""
-    return outcome.ok and case.category != "purity" and case.student_request.measure == "trajectory"
+    return outcome.ok and _is_value_case(case)
 
 
 def grade_case(
@@ -149,11 +175,20 @@ def grade_case(
     divergence: Divergence | None,
     expectations: Expectations,
     passed: Sequence[Case] = (),
+    *,
+    vouched: bool = True,
 ) -> CaseResult:
-    """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
+    """One case: full points if it ran and matched, else zero with the reason and a diagnosis.
+
+    A purity, device or efficiency check is reported by the worker, where student code could
+    forge it: it counts only when `vouched`, that is when the function also matched the
+    reference on a case of its own (numbers the grading process checked), or has none.
+    """
     if outcome.status == "unavailable":
         status: Status = "skipped" if case.when_unavailable == "skip" else "unavailable"
         return _result(case, status, outcome.message)
+    if not _is_value_case(case) and outcome.ok and not vouched:
+        return _result(case, "unvouched", messages.render("unvouched", function=case.function))
     if case.category == "purity":
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":

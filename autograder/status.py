@@ -4,7 +4,9 @@ The worker answers a case with "ran" (it ran to its end) or a failure; the gradi
 turns "ran" into "passed" or "diverged" (values compared), "modified_input" (the purity
 check), and a case this machine cannot run into "skipped" (worth nothing) or "unavailable"
 (the rubric says it fails). Every other status is a failure named by the worker or by the
-grading process when the worker could not answer (timeout, crashed, invalid_reply).
+grading process when the worker could not answer (timeout, crashed, invalid_reply), or
+"unvouched": a check the worker reported passed for a function that matched the reference
+nowhere.
 """
 
 from __future__ import annotations
@@ -30,4 +32,5 @@ Status = Literal[
     "host_sync",
     "wrong_device",
     "slow",
+    "unvouched",
 ]

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import dataclasses
 import json
 import shutil
 import stat
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.errors import SubmissionError
 from autograder.notebook_messages import relocated
 from autograder.notebook_module import NotebookModule, build_module
+from autograder.safe_text import printable
+from autograder.scratch_copy import copy_module, refuse_link
 from autograder.worker import CaseOutcome
 
 __all__ = [
@@ -36,6 +41,10 @@ __all__ = [
 
 MAX_ARCHIVE_BYTES = 64 * 2**20
 MAX_ARCHIVE_ENTRIES = 2000
+ENCRYPTED = 0x1  # the general purpose flag of an encrypted zip entry
+READABLE_COMPRESSIONS = frozenset(
+    {zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA}
+)
 IGNORED_FOLDERS = frozenset({"__MACOSX", "__pycache__", ".ipynb_checkpoints", ".git"})
 
 
@@ -82,8 +91,11 @@ def find_module(
         submission = submission.with_name(module_name)  # "solutions/adaptive" for adaptive.py
     if not submission.exists():
         raise SubmissionError(f"{submission} does not exist: {_how_to_submit(module_name)}")
+    refuse_link(submission)
     if submission.is_dir():
         return _search_folder(submission, module_name, workdir)
+    if not submission.is_file():
+        raise SubmissionError(f"{submission} is not a regular file: {_how_to_submit(module_name)}")
     suffix = submission.suffix.lower()
     if suffix == ".py":
         return StudentModule(submission)
@@ -100,10 +112,16 @@ def find_module(
 
 @contextlib.contextmanager
 def open_submission(submission: Path, module_name: str) -> Iterator[StudentModule]:
-    """`find_module` with a temporary workdir that is removed afterwards."""
+    """The module to grade, in a temporary workdir that is removed afterwards: a copy of the
+    submission's regular files (the module alone for a single file), so that the worker,
+    which reads the module's folder, sees this submission and nothing else."""
     workdir = _readable_tempdir()
     try:
-        yield find_module(submission, module_name, workdir=workdir)
+        found = find_module(submission, module_name, workdir=workdir)
+        if not found.path.is_relative_to(workdir):  # unpacked and converted ones already are
+            copied = copy_module(found.path, workdir / "module", with_folder=submission.is_dir())
+            found = dataclasses.replace(found, path=copied)
+        yield found
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
@@ -205,9 +223,11 @@ def _unpack(archive: Path, folder: Path, module_name: str) -> None:
             folder.mkdir(parents=True, exist_ok=True)
             for entry in entries:
                 _extract(bundle, entry, folder)
-    except zipfile.BadZipFile as error:
+    except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as error:
+        # OSError: an entry that is both a file and a folder, or a name too long to write
         raise SubmissionError(
-            f"{archive} is not a readable zip file ({error}): {_how_to_submit(module_name)}"
+            f"{archive} is not a readable zip file ({printable(str(error)[:200])}): "
+            f"{_how_to_submit(module_name)}"
         ) from None
 
 
@@ -224,6 +244,12 @@ def _check_entry(archive: Path, entry: zipfile.ZipInfo) -> None:
     if stat.S_ISLNK(mode):
         raise SubmissionError(f"{archive}: the entry {name!r} is a symbolic link; put the "
                               f"file itself in the zip")  # fmt: skip
+    if entry.flag_bits & ENCRYPTED:
+        raise SubmissionError(f"{archive}: the entry {name!r} is encrypted; zip the files "
+                              f"without a password")  # fmt: skip
+    if entry.compress_type not in READABLE_COMPRESSIONS:
+        raise SubmissionError(f"{archive}: the entry {name!r} is compressed in a way Python "
+                              f"cannot read; zip it again with the usual deflate")  # fmt: skip
 
 
 def _extract(bundle: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path) -> None:
@@ -239,20 +265,41 @@ def _extract(bundle: zipfile.ZipFile, entry: zipfile.ZipInfo, folder: Path) -> N
 
 def notebook_cells(notebook: Path) -> list[tuple[int, str]]:
     """The notebook's code cells: (number among all its cells, from 1; source)."""
+    return [
+        (number, _cell_source(notebook, number, cell.get("source", "")))
+        for number, cell in enumerate(_notebook_cells(notebook), start=1)
+        if isinstance(cell, dict) and cell.get("cell_type") == "code"
+    ]
+
+
+def _notebook_cells(notebook: Path) -> list[Any]:
+    """The notebook's list of cells; SubmissionError for anything that is not a notebook
+    (not JSON, nested too deep to read, no list of cells)."""
     try:
         document = json.loads(notebook.read_text(encoding="utf-8"))
         cells = document["cells"]
-        return [
-            (number, "".join(source) if isinstance(source, list) else str(source))
-            for number, cell in enumerate(cells, start=1)
-            if isinstance(cell, dict) and cell.get("cell_type") == "code"
-            for source in [cell.get("source", "")]
-        ]
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError) as error:
+        if not isinstance(cells, list):
+            raise TypeError("its cells are not a list")
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError,
+            RecursionError) as error:  # fmt: skip
+        reason = printable(f"{type(error).__name__}: {str(error)[:200]}")
         raise SubmissionError(
-            f"{notebook} is not a readable Jupyter notebook ({error}); save it again from "
+            f"{notebook} is not a readable Jupyter notebook ({reason}); save it again from "
             f"Jupyter, or submit the module as a .py file"
         ) from None
+    return cells
+
+
+def _cell_source(notebook: Path, number: int, source: object) -> str:
+    """A code cell's source, a string or a list of strings as Jupyter saves it."""
+    if isinstance(source, str):
+        return source
+    if isinstance(source, list) and all(isinstance(line, str) for line in source):
+        return "".join(source)
+    raise SubmissionError(
+        f"{notebook} is not a readable Jupyter notebook (the source of cell {number} is not "
+        "text); save it again from Jupyter, or submit the module as a .py file"
+    )
 
 
 def _write_notebook_module(notebook: Path, module_name: str, workdir: Path) -> StudentModule:

@@ -16,6 +16,7 @@ from autograder.batch.mistakes import Mistake, rooted_mistakes, unexplained_grou
 from autograder.catalog import Assignment
 from autograder.reports.scores import apportion, points, rounded
 from autograder.rubric import Rubric
+from autograder.safe_text import file_stem, spreadsheet_cell
 from autograder.spreadsheet import csv_text
 
 GRADES = "grades.csv"
@@ -37,7 +38,7 @@ def write_outputs(book: Gradebook, rubric: Rubric, out: Path) -> list[Stored]:
         _remove_leftovers(folder)
     write_atomically(out / GRADES, grades_csv(assignment, stored))
     for submission in stored:
-        write_atomically(feedback / f"{submission.student}.html", submission.feedback_html)
+        write_atomically(feedback_page(out, submission.student), submission.feedback_html)
     order = [f.name for f in assignment.functions]
     mistakes = rooted_mistakes(book.diagnoses(), order)
     unexplained = unexplained_groups(book.unexplained_failures())
@@ -52,11 +53,17 @@ def mistakes_csv(mistakes: list[Mistake]) -> str:
     return csv_text(
         ["function", "bug", "student", "misconception"],
         [
-            [mistake.function, mistake.bug, student, mistake.misconception]
+            [mistake.function, mistake.bug, spreadsheet_cell(student), mistake.misconception]
             for mistake in mistakes
             for student in mistake.students
         ],
     )
+
+
+def feedback_page(out: Path, student: str) -> Path:
+    """Where the student's feedback page goes: feedback/STUDENT.html, under a safe, short and
+    unique name (safe_text.file_stem) whatever the student's name."""
+    return out / FEEDBACK / f"{file_stem(student)}.html"
 
 
 def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:
@@ -67,7 +74,10 @@ def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:
     functions = [f.name for f in assignment.functions]
     return csv_text(
         ["student", "score", "max_score", *functions],
-        ([submission.student, *_shown(submission, functions)] for submission in stored),
+        (
+            [spreadsheet_cell(submission.student), *_shown(submission, functions)]
+            for submission in stored
+        ),
     )
 
 

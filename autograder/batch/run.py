@@ -31,6 +31,7 @@ from autograder.reports import render
 from autograder.reports.scores import points, rounded
 from autograder.results import GradeReport
 from autograder.rubric import Rubric, load_rubric
+from autograder.safe_text import printable
 
 DEATHS_BEFORE_REFUSAL = 2  # one death alone may be the machine's doing (an OOM kill, a reboot)
 
@@ -246,7 +247,7 @@ def _graded(submission: ClassEntry, outcome: GradeReport | str, settings: Settin
     """What to record: the report and its feedback page, or the reason and a page saying it."""
     assignment = settings.rubric.assignment.name
     if isinstance(outcome, str):
-        report, error = None, outcome
+        report, error = None, printable(outcome)
         shown = GradeReport(assignment, submission.source or submission.student, (), (error,))
     else:
         report, error, shown = outcome, "; ".join(outcome.errors), outcome
