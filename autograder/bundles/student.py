@@ -29,7 +29,8 @@ STUDENT_SIDE = frozenset(
         "feedback.py", "github_action.py", "grading.py", "notebook_magics.py",
         "notebook_messages.py", "notebook_module.py", "plotting.py", "problems",
         "public_expected.py", "pytest_plugin.py", "reports", "results.py", "rubric.py",
-        "rubric_schema.py", "spreadsheet.py", "status.py", "submission.py", "training.py",
+        "rubric_schema.py", "safe_text.py", "scratch_copy.py", "spreadsheet.py", "status.py",
+        "submission.py", "training.py",
         "trajectory.py", "worker",
     }
 )  # fmt: skip
