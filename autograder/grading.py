@@ -76,11 +76,14 @@ def _run_visible_first(
     visible = [cases[index].student_request for index in order if cases[index].visible]
     hidden = [cases[index].student_request for index in order if not cases[index].visible]
     shared = Shared.for_submission(time_budget)
-    outcomes = run_cases(module_path, visible, case_time_limit=case_time_limit, shared=shared)
-    if outcomes and all(o.status == "load_error" for o in outcomes):
-        outcomes += [replace(outcomes[0], request=request) for request in hidden]
-    else:
-        outcomes += run_cases(module_path, hidden, case_time_limit=case_time_limit, shared=shared)
+    outcomes: list[CaseOutcome] = []
+    for requests in (visible, hidden):  # a worker each; none for an empty list
+        if outcomes and all(o.status == "load_error" for o in outcomes):
+            outcomes += [replace(outcomes[0], request=request) for request in requests]
+        elif requests:
+            outcomes += run_cases(
+                module_path, requests, case_time_limit=case_time_limit, shared=shared
+            )
     by_index = dict(zip(order, outcomes, strict=True))
     return [by_index[index] for index in range(len(cases))]
 

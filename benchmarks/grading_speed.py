@@ -15,6 +15,7 @@ import argparse
 import ast
 import importlib
 import json
+import os
 import resource
 import shutil
 import statistics
@@ -58,9 +59,16 @@ def class_sources(assignment: str, students: int) -> list[str]:
     return [kinds[i % len(kinds)] for i in range(students)]
 
 
+# nbgrader calls its own tools (alembic) by name: the kit's environment comes first on PATH.
+ENVIRONMENT = {
+    **os.environ,
+    "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+}
+
+
 def timed(command: Sequence[str], cwd: Path | None = None) -> float:
     start = time.perf_counter()
-    subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+    subprocess.run(command, cwd=cwd, capture_output=True, check=False, env=ENVIRONMENT)
     return time.perf_counter() - start
 
 
@@ -100,7 +108,7 @@ def nbgrader_seconds_per_submission(sources: list[str], assignment: str, scratch
                    capture_output=True)  # fmt: skip
     nbgrader = [str(Path(sys.executable).parent / "nbgrader")]
     subprocess.run([*nbgrader, "generate_assignment", assignment, "--force"], cwd=course,
-                   check=True, capture_output=True)  # fmt: skip
+                   check=True, capture_output=True, env=ENVIRONMENT)  # fmt: skip
     for number, source in enumerate(sources):
         folder = course / "submitted" / f"student{number}" / assignment
         folder.mkdir(parents=True)

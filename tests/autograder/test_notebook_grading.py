@@ -18,9 +18,11 @@ import pytest
 
 from autograder.catalog import assignment
 from autograder.cli import main
+from autograder.rubric import load_rubric
 from tests.fixtures.notebooks import filled_notebook, solution_text
 
 GD = assignment("gradient_descent")
+RUBRIC = load_rubric(GD.name)
 # Cells a student adds after the solution cell (which is cell 3 of the notebook): a momentum
 # that raises at its second line, an unwritten nesterov, experiments that fail, IPython
 # escapes that would leave files behind, and a cell that is not Python.
@@ -70,7 +72,7 @@ def test_the_filled_released_notebook_grades_as_the_solution_module(tmp_path: Pa
     module.write_text(solution_text(GD.name))
     from_notebook, from_module = grade_json(notebook), grade_json(module)
     assert json.loads(json.dumps(from_module).replace(GD.module, notebook.name)) == from_notebook
-    assert from_notebook["score"] == GD.max_score and from_notebook["errors"] == []
+    assert from_notebook["score"] == RUBRIC.max_score and from_notebook["errors"] == []
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,7 @@ def messy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Any, Any]:
 
 def test_one_unwritten_or_broken_function_costs_that_function_only(messy):
     _, notebook, module = messy
-    points = {f.name: f.points for f in GD.functions}
+    points = RUBRIC.points
     assert notebook["score"] == module["score"] == points["gd"] + points["minibatches"]
     assert statuses(notebook) == statuses(module)
     assert all("nesterov is not implemented yet" in o for o in outputs(notebook, "nesterov"))
@@ -149,8 +151,8 @@ def test_a_function_whose_only_cell_does_not_parse_is_missing_and_says_why(tmp_p
         tmp_path / "gradient_descent.ipynb", GD.name, without_nesterov, nesterov_cell
     )
     report = grade_json(notebook)
-    points = {f.name: f.points for f in GD.functions}
-    assert report["errors"] == [] and report["score"] == GD.max_score - points["nesterov"]
+    points = RUBRIC.points
+    assert report["errors"] == [] and report["score"] == RUBRIC.max_score - points["nesterov"]
     for output in outputs(report, "nesterov"):
         assert output.endswith(
             "] gradient_descent.ipynb: no code cell defines nesterov; define "

@@ -132,7 +132,7 @@ def test_a_schema_1_gradebook_is_migrated_its_grades_becoming_the_first_of_each_
         assert (first.score, first.kit_version, first.graded_at) == (
             30.0, UNKNOWN_VERSION, "2026-11-01T10:00:00+00:00"
         )  # fmt: skip
-        assert [b.bug for b in book.bug_counts()] == ["gd/sign"]
+        assert [bug for _, _, bug, _, _ in book.diagnoses()] == ["gd/sign"]
         (stored,) = book.submissions()
         assert (stored.score, stored.function_scores, stored.feedback_html) == (
             30.0, {"gd": 10.0}, "<html>alice</html>"
