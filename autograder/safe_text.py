@@ -2,8 +2,8 @@
 
 Names of files and folders, exception texts and reprs come from students. `printable`
 escapes what a terminal, a browser or a parser would act on (control and format characters,
-bytes that are not UTF-8); `file_stem` makes a name safe and short enough for an output file;
-`spreadsheet_cell` keeps a CSV cell from being read as a formula.
+bytes that are not UTF-8); `file_stem` makes a name safe and short enough for an output file.
+CSV cells are neutralised against formulas by spreadsheet.py.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 import unicodedata
 
 MAX_STEM = 100  # characters of an output file's stem, its digest included
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 _STEM_CHARACTER = re.compile(r"[\w.-]")
 
@@ -48,8 +47,3 @@ def file_stem(name: str) -> str:
 
 def _only_stem_characters(name: str) -> bool:
     return bool(name) and all(_STEM_CHARACTER.fullmatch(c) for c in name)
-
-
-def spreadsheet_cell(text: str) -> str:
-    """`text` for a CSV cell: a leading apostrophe when it starts as a formula would."""
-    return "'" + text if text.startswith(FORMULA_STARTS) else text

@@ -16,7 +16,7 @@ from autograder.batch.mistakes import Mistake, rooted_mistakes, unexplained_grou
 from autograder.catalog import Assignment
 from autograder.reports.scores import apportion, points, rounded
 from autograder.rubric import Rubric
-from autograder.safe_text import file_stem, spreadsheet_cell
+from autograder.safe_text import file_stem
 from autograder.spreadsheet import csv_text
 
 GRADES = "grades.csv"
@@ -53,7 +53,7 @@ def mistakes_csv(mistakes: list[Mistake]) -> str:
     return csv_text(
         ["function", "bug", "student", "misconception"],
         [
-            [mistake.function, mistake.bug, spreadsheet_cell(student), mistake.misconception]
+            [mistake.function, mistake.bug, student, mistake.misconception]
             for mistake in mistakes
             for student in mistake.students
         ],
@@ -74,10 +74,7 @@ def grades_csv(assignment: Assignment, stored: list[Stored]) -> str:
     functions = [f.name for f in assignment.functions]
     return csv_text(
         ["student", "score", "max_score", *functions],
-        (
-            [spreadsheet_cell(submission.student), *_shown(submission, functions)]
-            for submission in stored
-        ),
+        ([submission.student, *_shown(submission, functions)] for submission in stored),
     )
 
 
