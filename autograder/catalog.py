@@ -15,12 +15,12 @@ FunctionKind = Literal["optimizer", "schedule", "sampler", "training"]
 
 @dataclass(frozen=True)
 class GradedFunction:
-    """A function students write; `torch_equivalent` names its oracle (None: torch lacks it)."""
+    """A function students write; `torch_equivalent` names its oracle (None: torch lacks it).
+    Its points are the rubric's alone (rubric.Rubric.points)."""
 
     name: str
     kind: FunctionKind
     torch_equivalent: str | None
-    points: int = 10
 
 
 @dataclass(frozen=True)
@@ -31,10 +31,6 @@ class Assignment:
     module: str
     title: str
     functions: tuple[GradedFunction, ...]
-
-    @property
-    def max_score(self) -> int:
-        return sum(f.points for f in self.functions)
 
 
 def _optimizer(name: str, torch_equivalent: str | None) -> GradedFunction:

@@ -8,7 +8,7 @@ import os
 import sys
 import tempfile
 import traceback
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 from autograder.catalog import ASSIGNMENTS, Assignment
@@ -17,17 +17,17 @@ from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import OptimGraderError, UsageError
 
 
-def _assignment_record(assignment: Assignment) -> dict[str, object]:
+def _assignment_record(assignment: Assignment, points: Mapping[str, float]) -> dict[str, object]:
     return {
         "name": assignment.name,
         "module": assignment.module,
         "title": assignment.title,
-        "max_score": assignment.max_score,
+        "max_score": sum(points.values()),
         "functions": [
             {
                 "name": f.name,
                 "kind": f.kind,
-                "points": f.points,
+                "points": points[f.name],
                 "torch_equivalent": f.torch_equivalent,
             }
             for f in assignment.functions
@@ -36,40 +36,57 @@ def _assignment_record(assignment: Assignment) -> dict[str, object]:
 
 
 def list_assignments(args: argparse.Namespace) -> int:
-    """Print the assignments, their graded functions and points."""
+    """Print the assignments, their graded functions and the points their rubrics give."""
+    from autograder.rubric import load_rubric
+
+    points = {a.name: load_rubric(a.name).points for a in ASSIGNMENTS}
     if args.json:
-        print(json.dumps({"assignments": [_assignment_record(a) for a in ASSIGNMENTS]}, indent=2))
+        records = [_assignment_record(a, points[a.name]) for a in ASSIGNMENTS]
+        print(json.dumps({"assignments": records}, indent=2))
         return 0
     for assignment in ASSIGNMENTS:
-        print(f"{assignment.name}  ({assignment.module}, {assignment.max_score} points)")
+        mine = points[assignment.name]
+        print(f"{assignment.name}  ({assignment.module}, {_pts(sum(mine.values()))} points)")
         print(f"  {assignment.title}")
         for f in assignment.functions:
             oracle = f.torch_equivalent or "not in torch: its docstring gives the source"
-            print(f"    {f.name:<22} {f.points:>3} pts   {oracle}")
+            print(f"    {f.name:<22} {_pts(mine[f.name]):>3} pts   {oracle}")
     return 0
 
 
-def demo(args: argparse.Namespace) -> int:
-    """Grade the bundled sample class and print its gradebook."""
-    from autograder.demo import run_demo
+def _pts(value: float) -> str:
+    return f"{value:g}"
 
-    run_demo(sys.stdout)
+
+def demo(args: argparse.Namespace) -> int:
+    """Grade the course's sample class and print its gradebook."""
+    from autograder.course import SAMPLE_CLASS, course_root
+
+    sample_class = course_root(args.course, SAMPLE_CLASS) / SAMPLE_CLASS
+    from autograder.demo import run_demo  # imports torch: only once the class is found
+
+    run_demo(sys.stdout, sample_class)
     return 0
 
 
 def release(args: argparse.Namespace) -> int:
     """Regenerate assignments/ from solutions/, or with --check report what is stale."""
+    from autograder.course import course_root
     from autograder.release import run_release
 
-    return run_release(check=args.check)
+    return run_release(check=args.check, root=course_root(args.course, Path("solutions")))
 
 
 def grade(args: argparse.Namespace) -> int:
     """Grade one submission on the visible and hidden cases."""
+    from autograder.catalog import assignment as find_assignment
     from autograder.commands import grade as grade_command
+    from autograder.usage import check_formats, check_report_file, check_submission
 
-    formats = [f.strip() for f in args.format.split(",") if f.strip()]
     _check_limits(args)
+    check_submission(Path(args.submission), find_assignment(args.assignment).module)
+    formats = check_formats(args.format)
+    check_report_file(args.out)
     return grade_command(
         Path(args.submission), args.assignment, formats, args.out, args.case_time_limit,
         args.time_budget,
@@ -86,15 +103,29 @@ def check(args: argparse.Namespace) -> int:
 def batch(args: argparse.Namespace) -> int:
     """Grade every submission of a class folder into a resumable gradebook."""
     from autograder.commands import batch as batch_command
+    from autograder.usage import check_output_folder
 
     if args.jobs < 1:
         raise UsageError("-j must be a positive number of submissions graded at once")
     _check_limits(args)
+    check_output_folder(Path(args.out))
     return batch_command(
         Path(args.submissions), args.assignment, Path(args.out), jobs=args.jobs,
-        regrade=args.regrade, case_time_limit=args.case_time_limit,
+        regrade=args.regrade, students=args.student, case_time_limit=args.case_time_limit,
         time_budget=args.time_budget,
     )  # fmt: skip
+
+
+def rubric(args: argparse.Namespace) -> int:
+    """Validate an assignment's rubric, then grade solutions/ on every case; 1 below full marks."""
+    from autograder.course import course_root
+    from autograder.rubric_check import check_rubric
+
+    _check_limits(args)
+    solutions = course_root(args.course, Path("solutions")) / "solutions"
+    return check_rubric(
+        args.assignment, args.file, solutions, args.case_time_limit, args.time_budget
+    )
 
 
 def bundle(args: argparse.Namespace) -> int:
@@ -104,6 +135,26 @@ def bundle(args: argparse.Namespace) -> int:
     writer(args.kind)(args.assignment, Path(args.output))
     print(f"wrote the {args.kind} bundle of {args.assignment} to {args.output}")
     return 0
+
+
+def export(args: argparse.Namespace) -> int:
+    """Write a batch's grades in an LMS's import format, through a roster."""
+    from autograder.export import export as export_command
+
+    return export_command(
+        args.format, Path(args.out_dir), Path(args.roster), Path(args.output),
+        column=args.column, missing_as_zero=args.missing_as_zero,
+    )  # fmt: skip
+
+
+def _add_course(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--course",
+        type=Path,
+        metavar="DIR",
+        help="the course repository (default: the working folder or the one above it that "
+        "holds it, else the kit's own checkout)",
+    )
 
 
 def _add_time_limits(parser: argparse.ArgumentParser) -> None:
@@ -146,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     release_parser.add_argument(
         "--check", action="store_true", help="write nothing; exit 1 if assignments/ is stale"
     )
+    _add_course(release_parser)
     release_parser.set_defaults(run=release)
 
     grade_parser = commands.add_parser("grade", help="grade one submission")
@@ -179,7 +231,8 @@ def build_parser() -> argparse.ArgumentParser:
         "A batch that was killed loses nothing it committed: run it again (a submission the "
         "grader died on is then graded alone; one it died on twice alone is reported, not run "
         "again). Exit status: 0 all graded, 1 some could not be graded (each with its reason), "
-        "2 SUBMISSIONS_DIR is missing or holds no submission, or DIR holds another gradebook.",
+        "2 SUBMISSIONS_DIR is missing or holds no submission (or none of a --student), or DIR "
+        "holds another gradebook.",
     )
     batch_parser.add_argument(
         "submissions", metavar="SUBMISSIONS_DIR", help="one folder, .py, .zip or .ipynb per student"
@@ -192,8 +245,35 @@ def build_parser() -> argparse.ArgumentParser:
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"
     )
+    batch_parser.add_argument(
+        "--student",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="grade this student again and no other (repeatable); the gradebook keeps every "
+        "grading, the latest one current",
+    )
     _add_time_limits(batch_parser)
     batch_parser.set_defaults(run=batch)
+
+    rubric_parser = commands.add_parser(
+        "rubric", help="check a rubric: its schema, then solutions/ earn full marks on it"
+    )
+    rubric_actions = rubric_parser.add_subparsers(dest="action", required=True, metavar="ACTION")
+    rubric_check = rubric_actions.add_parser(
+        "check",
+        help="validate NAME's rubric and grade solutions/ on every case, hidden ones too",
+        description="Validate the rubric (unknown keys, types, points, names), then grade the "
+        "instructor's solution on every case. Exit status: 0 full marks, 1 the solution loses "
+        "points (the rubric would blame students for the kit's own cases), 2 an invalid rubric.",
+    )
+    rubric_check.add_argument("assignment", metavar="NAME", choices=[a.name for a in ASSIGNMENTS])
+    rubric_check.add_argument(
+        "--file", type=Path, metavar="TOML", help="the rubric to check (default: the kit's)"
+    )
+    _add_time_limits(rubric_check)
+    _add_course(rubric_check)
+    rubric_check.set_defaults(run=rubric)
 
     bundle_parser = commands.add_parser(
         "bundle", help="what a platform installs: student, gradescope, nbgrader, github"
@@ -207,7 +287,31 @@ def build_parser() -> argparse.ArgumentParser:
     )
     bundle_parser.set_defaults(run=bundle)
 
-    demo_parser = commands.add_parser("demo", help="grade the bundled sample class")
+    export_parser = commands.add_parser(
+        "export",
+        help="a batch's grades in Canvas's or Moodle's import format, or a plain CSV",
+        description="Write the current grades of the batch in OUT_DIR (its gradebook.sqlite) "
+        "as FILE, one row per student of ROSTER.csv, a CSV with the column submission (the "
+        "name in the class folder) and any of name, id, sis_user_id, sis_login_id, section, "
+        "email, idnumber. A student with no grade is left empty (--missing-as-zero: 0); a "
+        "graded submission without a roster row is named on stderr. Exit status: 0 every "
+        "submission matched, 1 some did not, 2 bad input.",
+    )
+    export_parser.add_argument("format", choices=["canvas", "moodle", "csv"], metavar="FORMAT")
+    export_parser.add_argument("out_dir", metavar="OUT_DIR", help="the --out folder of a batch")
+    export_parser.add_argument("--roster", required=True, metavar="ROSTER.csv")
+    export_parser.add_argument("-o", "--output", required=True, metavar="FILE")
+    export_parser.add_argument(
+        "--column", help="the grade column's header (default: the assignment's name)"
+    )
+    export_parser.add_argument(
+        "--missing-as-zero", action="store_true", help="give 0, not an empty cell, to a "
+        "student with no grade",
+    )  # fmt: skip
+    export_parser.set_defaults(run=export)
+
+    demo_parser = commands.add_parser("demo", help="grade the course's sample class")
+    _add_course(demo_parser)
     demo_parser.set_defaults(run=demo)
     return parser
 
@@ -224,10 +328,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (`| head`): nothing more to say to it
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception as error:  # a bug of the kit: say so briefly, keep the details
-        print(f"optim-grader {args.command}: {internal_error(error)}", file=sys.stderr)
+    except Exception as error:  # a bug of the kit, or a command this install lacks
+        print(f"optim-grader {args.command}: {unexpected(error)}", file=sys.stderr)
         return EXIT_NOT_GRADED
     return status
+
+
+def unexpected(error: Exception) -> str:
+    """What to say of an exception the kit did not raise on purpose: a module of the kit that
+    this install lacks (the student checker holds `check` only), else a bug of the kit."""
+    missing = error.name if isinstance(error, ModuleNotFoundError) else None
+    if missing and missing.split(".")[0] in {"autograder", "reference"}:
+        return (
+            f"this install does not hold {missing}; the student checker runs "
+            "`optim-grader check` only, the instructor's kit runs every command"
+        )
+    return internal_error(error)
 
 
 def internal_error(error: Exception) -> str:

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+
+if TYPE_CHECKING:
+    from autograder.results import GradeReport
 
 EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
 
@@ -55,13 +60,30 @@ def find_assignment(path: Path) -> tuple[Assignment, Path]:
     )
 
 
+def visible_report(
+    assignment: Assignment,
+    folder: Path,
+    submission: Path,
+    *,
+    functions: Sequence[str] | None = None,
+    names: Collection[str] | None = None,
+) -> GradeReport:
+    """`submission` graded on the visible cases of `folder`'s expected/ values, all or those of
+    `functions` or called `names`: what `check` and the pytest plugin report."""
+    from autograder.grading import grade_submission
+    from autograder.public_expected import PublicExpectations
+    from autograder.rubric import Rubric
+
+    expectations = PublicExpectations(folder)
+    cases = [c for c in expectations.cases if names is None or c.name in names]
+    rubric = Rubric(assignment, tuple(expectations.cases))
+    return grade_submission(submission, rubric, expectations, cases=cases, functions=functions)
+
+
 def check(path: Path, function: str | None, *, verbose: bool = False) -> int:
     """The student's loop: visible cases against the public expected values; every failing
     case, and a summary line (`verbose`: every case)."""
     from autograder.check_text import check_lines
-    from autograder.grading import grade_submission
-    from autograder.public_expected import PublicExpectations
-    from autograder.rubric import Rubric
 
     try:
         assignment, folder = find_assignment(path)
@@ -72,11 +94,9 @@ def check(path: Path, function: str | None, *, verbose: bool = False) -> int:
         known = ", ".join(f.name for f in assignment.functions)
         print(f"{assignment.module} has no graded function {function!r}; choose one of: {known}")
         return EXIT_NOT_GRADED
-    expectations = PublicExpectations(folder)
-    rubric = Rubric(assignment, tuple(expectations.cases))
     submission = path if path.is_file() else folder / assignment.module
-    report = grade_submission(
-        submission, rubric, expectations, functions=None if function is None else [function]
+    report = visible_report(
+        assignment, folder, submission, functions=None if function is None else [function]
     )
     for line in check_lines(report, verbose=verbose):
         print(line)
@@ -94,11 +114,12 @@ def batch(
     *,
     jobs: int = 1,
     regrade: bool = False,
+    students: list[str] | None = None,
     case_time_limit: float | None = None,
     time_budget: float | None = None,
 ) -> int:
-    """Grade a class folder into `out`; 0 all graded, 1 some could not be, 2 bad input,
-    130 interrupted (Ctrl-C, as shells count it)."""
+    """Grade a class folder (or only `students` of it) into `out`; 0 all graded, 1 some could
+    not be, 2 bad input, 130 interrupted (Ctrl-C, as shells count it)."""
     from autograder.batch import run_batch
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 
@@ -109,6 +130,7 @@ def batch(
             out,
             jobs=jobs,
             regrade=regrade,
+            students=students or (),
             case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
             time_budget=SUBMISSION_TIME_BUDGET if time_budget is None else time_budget,
         )

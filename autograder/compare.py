@@ -40,19 +40,25 @@ def _scale(values: list[Tensor]) -> float:
     return max((f.max().item() for f in finite if f.numel()), default=0.0)
 
 
-def _first_mismatch(
-    expected: Tensor, got: Tensor, rtol: float, scale: float
-) -> tuple[int, ...] | None:
-    """The first coordinate (in row-major order) where got leaves expected, or None."""
-    if got.shape != expected.shape:
-        return ()
+def _agrees(expected: Tensor, got: Tensor, rtol: float, scale: float) -> Tensor:
+    """Where got is within tolerance of expected, elementwise: the same NaNs and infinities,
+    and finite values within rtol of the value plus the quantity's scale."""
     same_kind = (torch.isnan(expected) == torch.isnan(got)) & (
         torch.isinf(expected) == torch.isinf(got)
     )
     both_finite = torch.isfinite(expected) & torch.isfinite(got)
     close = (got - expected).abs() <= rtol * (expected.abs() + scale)
     infinite_equal = torch.isinf(expected) & (got == expected)
-    ok = same_kind & (torch.where(both_finite, close, torch.isnan(expected) | infinite_equal))
+    return same_kind & (torch.where(both_finite, close, torch.isnan(expected) | infinite_equal))
+
+
+def _first_mismatch(
+    expected: Tensor, got: Tensor, rtol: float, scale: float
+) -> tuple[int, ...] | None:
+    """The first coordinate (in row-major order) where got leaves expected, or None."""
+    if got.shape != expected.shape:
+        return ()
+    ok = _agrees(expected, got, rtol, scale)
     if bool(ok.all()):
         return None
     first = int(torch.nonzero(~ok.reshape(-1))[0, 0])
@@ -81,33 +87,120 @@ def first_divergence(
     with_state: bool = True,
 ) -> Divergence | None:
     """Compare parameters, every state entry of the reference (unless not `with_state`), then
-    the loss, step by step."""
+    the loss, step by step: the first step where any of them leaves the reference, and the
+    first of them there.
+
+    Each quantity is screened over all steps at once; only the first step that fails is then
+    examined quantity by quantity, so a long run costs a few tensor operations, not one per
+    step and quantity.
+    """
     rtol = relative_tolerance(dtype)
-    expected_steps = [_quantities(expected, k, with_state) for k in range(len(expected.points))]
-    scales: Mapping[str, float] = {
-        name: _scale([q[name] for q in expected_steps if name in q]) for name in expected_steps[-1]
-    }
-    for step, reference in enumerate(expected_steps):
-        if step >= len(got.points):
-            return Divergence(step, "x", (), _value(reference["x"], ()), math.nan)
-        observed = _quantities(got, step, with_state)
-        for name, value in reference.items():
-            if name not in observed:
-                return Divergence(step, name, (), _value(value, ()), math.nan)
-            index = _first_mismatch(value, observed[name], rtol, scales.get(name, 0.0))
-            if index is not None:
-                if observed[name].shape != value.shape:
-                    return Divergence(
-                        step,
-                        f"{name} shape",
-                        (),
-                        float(value.numel()),
-                        float(observed[name].numel()),
-                    )
-                wanted = _value(value, index)
-                allowed = rtol * (abs(wanted) + scales.get(name, 0.0))
-                return Divergence(step, name, index, wanted, _value(observed[name], index), allowed)
+    first = _first_failing_step(expected, got, rtol, with_state)
+    if first is None:
+        return None
+    scales = _scales(expected, with_state)
+    for step in range(first, len(expected.points)):
+        found = _divergence_at(expected, got, step, rtol, scales, with_state)
+        if found is not None:
+            return found
     return None
+
+
+def _scales(expected: Trajectory, with_state: bool) -> dict[str, float]:
+    """Each quantity's scale over the whole reference run: the largest finite magnitude."""
+    steps = [_quantities(expected, k, with_state) for k in range(len(expected.points))]
+    names = {name for quantities in steps for name in quantities}
+    return {name: _scale([q[name] for q in steps if name in q]) for name in names}
+
+
+def _divergence_at(
+    expected: Trajectory,
+    got: Trajectory,
+    step: int,
+    rtol: float,
+    scales: Mapping[str, float],
+    with_state: bool,
+) -> Divergence | None:
+    """The first quantity of `step` (x, the reference's state entries, the loss) that differs."""
+    reference = _quantities(expected, step, with_state)
+    if step >= len(got.points):
+        return Divergence(step, "x", (), _value(reference["x"], ()), math.nan)
+    observed = _quantities(got, step, with_state)
+    for name, value in reference.items():
+        if name not in observed:
+            return Divergence(step, name, (), _value(value, ()), math.nan)
+        index = _first_mismatch(value, observed[name], rtol, scales.get(name, 0.0))
+        if index is not None:
+            if observed[name].shape != value.shape:
+                return Divergence(
+                    step, f"{name} shape", (), float(value.numel()), float(observed[name].numel())
+                )
+            wanted = _value(value, index)
+            allowed = rtol * (abs(wanted) + scales.get(name, 0.0))
+            return Divergence(step, name, index, wanted, _value(observed[name], index), allowed)
+    return None
+
+
+def _first_failing_step(
+    expected: Trajectory, got: Trajectory, rtol: float, with_state: bool
+) -> int | None:
+    """The first step at which some quantity may differ (None: none does), found with one
+    comparison per quantity over all steps; a step that cannot be screened so counts as
+    failing, and the exact comparison decides."""
+    steps = len(expected.points)
+    candidates = [len(got.points)] if len(got.points) < steps else []
+    common = min(steps, len(got.points))
+    points = [_stacked([p.to("cpu", torch.float64) for p in path.points[:common]])
+              for path in (expected, got)]  # fmt: skip
+    losses = [torch.tensor(path.losses[:common], dtype=torch.float64) for path in (expected, got)]
+    for reference, observed in (points, losses):
+        if reference is None or observed is None:
+            candidates.append(0)  # points of several shapes: the exact pass decides
+        else:
+            candidates += _failing_steps(reference, observed, rtol, _scale([reference]))
+    if with_state:
+        candidates += _failing_state_steps(expected, got, rtol, common)
+    return min(candidates, default=None)
+
+
+def _stacked(tensors: list[Tensor]) -> Tensor | None:
+    """The tensors stacked along a new first dimension; None when their shapes differ."""
+    return torch.stack(tensors) if len({t.shape for t in tensors}) == 1 else None
+
+
+def _failing_steps(reference: Tensor, observed: Tensor, rtol: float, scale: float) -> list[int]:
+    """The first step (row) where `observed` leaves `reference`, as a list of at most one."""
+    if reference.shape != observed.shape:
+        return [0]
+    rows = _agrees(reference, observed, rtol, scale).reshape(len(reference), -1).all(dim=1)
+    return [int(torch.nonzero(~rows)[0, 0])] if not bool(rows.all()) else []
+
+
+def _failing_state_steps(
+    expected: Trajectory, got: Trajectory, rtol: float, common: int
+) -> list[int]:
+    """The first failing step of each state entry of the reference (steps count from 1)."""
+    failing = []
+    names = {name for state in expected.states for name in state}
+    for name in names:
+        steps = [k for k, state in enumerate(expected.states[: common - 1]) if name in state]
+        if not steps:
+            continue
+        theirs = [got.states[k].get(name) for k in steps]
+        missing = [k for k, value in zip(steps, theirs, strict=True) if value is None]
+        present = [(k, v) for k, v in zip(steps, theirs, strict=True) if v is not None]
+        ours = [expected.states[k][name] for k, _ in present]
+        scale = _scale([expected.states[k][name] for k in steps])
+        reference, observed = _stacked(ours), _stacked([v for _, v in present])
+        if reference is not None and observed is not None:
+            found = _failing_steps(reference, observed, rtol, scale)
+            mismatched = [present[i][0] for i in found]
+        else:
+            mismatched = [k for k, _ in present[:1]]  # shapes differ: let the exact pass decide
+        first = min(missing[:1] + mismatched, default=None)
+        if first is not None:
+            failing.append(first + 1)
+    return failing
 
 
 def first_difference(

@@ -1,4 +1,4 @@
-"""The demo: grade the sample class in examples/class/ and print its gradebook.
+"""The demo: grade the sample class in the course's examples/class/ and print its gradebook.
 
 Each assignment folder holds one folder per student (a perfect one, typical bugs, one that
 crashes, one that never returns); every submission goes through the real grading engine.
@@ -16,10 +16,8 @@ from autograder.grading import grade_submission
 from autograder.results import GradeReport
 from autograder.rubric import load_rubric
 
-SAMPLE_CLASS = Path(__file__).resolve().parents[1] / "examples" / "class"
 
-
-def grade_class(root: Path = SAMPLE_CLASS) -> dict[str, dict[str, GradeReport]]:
+def grade_class(root: Path) -> dict[str, dict[str, GradeReport]]:
     """Every submission below root/ASSIGNMENT/STUDENT, graded: {student: {assignment: report}}."""
     expectations = shared_reference()
     gradebook: dict[str, dict[str, GradeReport]] = {}
@@ -57,6 +55,6 @@ def print_gradebook(gradebook: dict[str, dict[str, GradeReport]], out: TextIO) -
                 print(f"  ... and {len(lines) - 12} more", file=out)
 
 
-def run_demo(out: TextIO) -> None:
-    print(f"Grading the sample class in {SAMPLE_CLASS} ...\n", file=out, flush=True)
-    print_gradebook(grade_class(), out)
+def run_demo(out: TextIO, sample_class: Path) -> None:
+    print(f"Grading the sample class in {sample_class} ...\n", file=out, flush=True)
+    print_gradebook(grade_class(sample_class), out)

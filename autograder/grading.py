@@ -20,9 +20,10 @@ from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
+from autograder.safe_text import printable
 from autograder.status import Status
-from autograder.submission import open_submission
-from autograder.worker import CaseOutcome, messages, run_cases
+from autograder.submission import check_assignment, open_submission
+from autograder.worker import CaseOutcome, Shared, messages, run_cases
 from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 DRAWABLE_DIMENSIONS = (1, 2)
@@ -48,21 +49,43 @@ def grade_submission(
     assignment = rubric.assignment
     runnable = [c for c in selected if c.unavailable is None]
     try:
-        with open_submission(submission, assignment.module) as module_path:
-            ran = run_cases(
-                module_path,
-                [c.student_request for c in runnable],
-                case_time_limit=case_time_limit,
-                time_budget=time_budget,
+        with open_submission(submission, assignment.module) as module:
+            check_assignment(module.path, assignment)
+            ran = module.explained(
+                _run_visible_first(module.path, runnable, case_time_limit, time_budget)
             )
     except SubmissionError as error:
-        return _unloadable(submission, rubric, selected, str(error))
+        reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
+        return _unloadable(submission, rubric, selected, reason)
     outcomes = _with_unavailable(selected, ran, submission.name)
     checks = grade_cases(selected, outcomes, expectations)
     errors = sorted({o.message for o in outcomes if o.status == "load_error"})
     return GradeReport(
-        assignment.name, str(submission), _by_function(rubric, checks), tuple(errors)
+        assignment.name, printable(str(submission)), _by_function(rubric, checks), tuple(errors)
     )
+
+
+def _run_visible_first(
+    module_path: Path, cases: Sequence[Case], case_time_limit: float, time_budget: float
+) -> list[CaseOutcome]:
+    """The outcomes of `cases`, in order, the visible ones run first in a worker of their own:
+    what a visible case reports (a student's exception text) can then tell nothing of a
+    hidden case, which no process had seen yet. A module that did not load is not loaded
+    again for the hidden cases: they share its load error."""
+    order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
+    visible = [cases[index].student_request for index in order if cases[index].visible]
+    hidden = [cases[index].student_request for index in order if not cases[index].visible]
+    shared = Shared.for_submission(time_budget)
+    outcomes: list[CaseOutcome] = []
+    for requests in (visible, hidden):  # a worker each; none for an empty list
+        if outcomes and all(o.status == "load_error" for o in outcomes):
+            outcomes += [replace(outcomes[0], request=request) for request in requests]
+        elif requests:
+            outcomes += run_cases(
+                module_path, requests, case_time_limit=case_time_limit, shared=shared
+            )
+    by_index = dict(zip(order, outcomes, strict=True))
+    return [by_index[index] for index in range(len(cases))]
 
 
 def _with_unavailable(
@@ -97,7 +120,7 @@ def _unloadable(
         for c in cases
     ]
     return GradeReport(
-        rubric.assignment.name, str(submission), _by_function(rubric, checks), (reason,)
+        rubric.assignment.name, printable(str(submission)), _by_function(rubric, checks), (reason,)
     )
 
 
@@ -148,7 +171,7 @@ def grade_cases(
         if _by_value(case) and result.status != "skipped" and not result.passed
     }
     return [
-        _result(case, "diverged", feedback.values_first(case.function, case.category))
+        _result(case, "unvouched", feedback.values_first(case.function, case.category))
         if result.passed and case.category in VALUES_FIRST and case.function in wrong_values
         else result
         for case, result in zip(cases, results, strict=True)

@@ -20,6 +20,7 @@ import json
 import os
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,8 +67,6 @@ def record(outcome: CaseOutcome) -> dict[str, Any]:
 
 def from_record(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutcome:
     """The outcome `record` wrote, for `request`."""
-    from dataclasses import replace
-
     values = outcome_from_json(request, data["values"])
     return replace(values, **{name: data[name] for name in _FACTS})
 

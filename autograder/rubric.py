@@ -17,9 +17,9 @@ import itertools
 import tomllib
 from collections import Counter
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any
 
 import torch
 
@@ -28,6 +28,7 @@ from autograder.catalog import assignment as find_assignment
 from autograder.errors import RubricError
 from autograder.problems import CATEGORIES as PROBLEM_CATEGORIES
 from autograder.problems import problem as find_problem
+from autograder.rubric_schema import WhenUnavailable, validate
 from autograder.training import OPTIMIZERS, SCHEDULES
 from autograder.worker import CaseRequest
 
@@ -41,9 +42,6 @@ _BLOCK_KEYS = {
     "problems", "options", "visible", "category", "dtype", "shape", "steps", "seeds",
     "measure", "device", "size", "when_unavailable", "raises",
 }  # fmt: skip
-RAISES = ("ValueError",)  # what an error case may expect the function to raise
-WhenUnavailable = Literal["skip", "fail"]
-WHEN_UNAVAILABLE: tuple[WhenUnavailable, ...] = get_args(WhenUnavailable)
 EFFICIENCY_PROBLEM = "quadratic_1d"  # f = x², coordinate by coordinate on any number of them
 
 
@@ -113,10 +111,16 @@ class Case:
 
 @dataclass(frozen=True)
 class Rubric:
-    """An assignment's cases, in rubric order."""
+    """An assignment's cases, in rubric order, and each function's points: the one source of
+    points for the CLI, the reports, the class report and the gradebook."""
 
     assignment: Assignment
     cases: tuple[Case, ...]
+    points: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def max_score(self) -> float:
+        return sum(self.points.values())
 
     def for_function(self, function: str) -> tuple[Case, ...]:
         return tuple(c for c in self.cases if c.function == function)
@@ -140,32 +144,21 @@ def load_rubric(name: str, path: Path | None = None, *, cuda: bool | None = None
     path = path or RUBRICS / f"{name}.toml"
     assignment = find_assignment(name)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except FileNotFoundError:
         raise RubricError(f"{path}: no rubric for assignment {name!r}") from None
     except tomllib.TOMLDecodeError as error:
         raise RubricError(f"{path}: not valid TOML ({error})") from None
-    weights = _weights(data.get("weights", {}), path)
-    functions = data.get("functions", {})
-    for unknown in set(functions) - {f.name for f in assignment.functions}:
-        raise RubricError(f"{path}: [functions.{unknown}] is not a function of {name}")
+    validate(data, text, path, assignment)
+    weights = {c: float(data.get("weights", {}).get(c, 1.0)) for c in CATEGORIES}
+    functions = data["functions"]
     has_cuda = torch.cuda.is_available() if cuda is None else cuda
     cases: list[Case] = []
     for graded in assignment.functions:
-        entry = functions.get(graded.name)
-        if entry is None:
-            raise RubricError(f"{path}: no [functions.{graded.name}] section; add its cases")
-        cases.extend(_function_cases(graded, entry, weights, path, has_cuda))
-    return Rubric(assignment, tuple(cases))
-
-
-def _weights(raw: Mapping[str, Any], path: Path) -> dict[str, float]:
-    for category, weight in raw.items():
-        if category not in CATEGORIES:
-            raise RubricError(f"{path}: [weights] {category!r} is not a category ({CATEGORIES})")
-        if not isinstance(weight, int | float) or weight < 0:
-            raise RubricError(f"{path}: [weights] {category} must be a non-negative number")
-    return {category: float(raw.get(category, 1.0)) for category in CATEGORIES}
+        cases.extend(_function_cases(graded, functions[graded.name], weights, path, has_cuda))
+    points = {f.name: float(functions[f.name]["points"]) for f in assignment.functions}
+    return Rubric(assignment, tuple(cases), points)
 
 
 @dataclass(frozen=True)
@@ -187,13 +180,9 @@ def _function_cases(
     cuda: bool,
 ) -> list[Case]:
     where = f"{path}: [functions.{graded.name}]"
-    points = entry.get("points", graded.points)
+    points = entry["points"]
+    blocks = entry["cases"]
     allow_delegation = entry.get("allow_delegation", False)
-    if not isinstance(allow_delegation, bool):
-        raise RubricError(f"{where}: allow_delegation must be true or false")
-    blocks = entry.get("cases", [])
-    if not blocks:
-        raise RubricError(f"{where} has no cases")
     drafts = [
         draft
         for index, block in enumerate(blocks)
@@ -239,8 +228,6 @@ def _expand(graded: GradedFunction, block: Mapping[str, Any], where: str) -> Ite
     if raises is None:
         yield from _expand_runs(graded, block, where)
         return
-    if raises not in RAISES:
-        raise RubricError(f"{where}: raises must be one of {RAISES}, not {raises!r}")
     if "measure" in block or "device" in block:
         raise RubricError(f"{where}: an error case runs on the CPU; drop `measure` and `device`")
     one_call = {**block, "category": block.get("category", "errors"), "steps": 1}
@@ -299,8 +286,6 @@ def _optimizer_drafts(
     efficiency check, or a run on a GPU (hidden cases: `measure` compares values only)."""
     measure, device = block.get("measure", "trajectory"), block.get("device", "cpu")
     when_unavailable = block.get("when_unavailable", "skip")
-    if when_unavailable not in WHEN_UNAVAILABLE:
-        raise RubricError(f"{where}: when_unavailable must be one of {WHEN_UNAVAILABLE}")
     if block.get("visible", False) and device != "cpu":
         raise RubricError(
             f"{where}: a case on {device} cannot be visible: students check on their own "

@@ -6,7 +6,9 @@ check), every case of a function whose code called torch.optim or the kit into "
 (unless its rubric allows it), an error case whose call did not raise into "missing_error",
 and a case this machine cannot run into "skipped" (worth nothing) or "unavailable" (the
 rubric says it fails). Every other status is a failure named by the worker or by the grading
-process when the worker could not answer (timeout, crashed, invalid_reply).
+process when the worker could not answer (timeout, crashed, invalid_reply), or "unvouched":
+a purity, device or efficiency check passed by a function whose values are wrong (a
+placeholder, or code that forges the worker's report, passes them all).
 """
 
 from __future__ import annotations
@@ -34,4 +36,5 @@ Status = Literal[
     "host_sync",
     "wrong_device",
     "slow",
+    "unvouched",
 ]

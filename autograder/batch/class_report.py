@@ -1,6 +1,8 @@
 """The class report: what an instructor reads after a batch to decide which misconception to
-address next lecture. Scores (a histogram and each function's average), then, per function,
-the known bugs diagnosed most often, as a plot and a table; one self-contained HTML page."""
+address next lecture. Scores (a histogram and each function's mean against the rubric's
+points), the known mistakes with the students who made each (a table sortable by any column),
+the failures no known bug explains grouped by function and first divergence, then, per
+function, its bugs as a plot and a table; one self-contained HTML page."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from collections.abc import Mapping, Sequence
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from autograder.batch.gradebook import BugCount, FunctionFailures, Stored
-from autograder.catalog import Assignment
+from autograder.batch.gradebook import FunctionFailures, Stored
+from autograder.batch.mistakes import Mistake, Unexplained
 from autograder.reports.scores import points, rounded
+from autograder.rubric import Rubric
 
 TOP_MISCONCEPTIONS = 10
 HISTOGRAM_BINS = 10
@@ -27,16 +30,33 @@ th, td { border-bottom: 1px solid #ddd; padding: .35rem .6rem; text-align: left;
 td.n { text-align: right; white-space: nowrap; }
 img { max-width: 100%; }
 .errors { background: #fde8e8; padding: .6rem .8rem; border-radius: 4px; }
+table.sortable th { cursor: pointer; }
+"""
+# Click a header of a sortable table to sort by it (numbers by data-value), again to reverse.
+SORT_SCRIPT = """
+document.querySelectorAll("table.sortable th").forEach((th, column) => th.addEventListener(
+  "click", () => {
+    const body = th.closest("table").tBodies[0], up = th.dataset.up !== "1";
+    th.dataset.up = up ? "1" : "0";
+    const key = row => { const cell = row.cells[column];
+      return cell.dataset.value !== undefined ? Number(cell.dataset.value) : cell.textContent; };
+    [...body.rows].sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (up ? 1 : -1))
+      .forEach(row => body.appendChild(row));
+  }));
 """
 
 
 def render_class_report(
-    assignment: Assignment,
+    rubric: Rubric,
     stored: Sequence[Stored],
-    bugs: Sequence[BugCount],
+    bugs: Sequence[Mistake],
+    unexplained: Sequence[Unexplained],
     failures: Mapping[str, FunctionFailures],
 ) -> str:
-    """The page for `assignment` from the gradebook's submissions, bug counts and failures."""
+    """The page for the rubric's assignment from the gradebook's submissions, the students of
+    each known mistake (counted at its root function), the unexplained failures, and who
+    failed each function."""
+    assignment = rubric.assignment
     graded = [s for s in stored if s.status == "graded"]
     title = f"{assignment.name}: class report"
     body = [f"<h1>{html.escape(title)}</h1>", _summary(stored, graded)]
@@ -47,8 +67,20 @@ def render_class_report(
             "<p>Known bugs diagnosed in the class, by the number of students they were found "
             "in.</p>",
             _bug_table(bugs[:TOP_MISCONCEPTIONS], len(graded), with_function=True),
+            "<h2>Who made each mistake</h2>",
+            "<p>Each known mistake and its students (click a header to sort; also in "
+            "mistakes.csv). A mistake is counted at its root: a function that shows the bug "
+            "of an earlier function it calls (adamw calling adam) does not count it again.</p>",
+            _students_table(bugs),
         ]
-    body += _scores(assignment, stored, graded)
+    if unexplained:
+        body += [
+            "<h2>Failures no known bug explains</h2>",
+            "<p>Grouped by function and first divergence: a large group is a mistake worth "
+            "adding as a bug variant (docs/contributing.md).</p>",
+            _unexplained_table(unexplained),
+        ]
+    body += _scores(rubric, stored, graded)
     for graded_function in assignment.functions:
         name = graded_function.name
         mine = [b for b in bugs if b.function == name]
@@ -57,7 +89,7 @@ def render_class_report(
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
-        f"<body>{''.join(body)}</body></html>\n"
+        f"<body>{''.join(body)}<script>{SORT_SCRIPT}</script></body></html>\n"
     )
 
 
@@ -87,24 +119,49 @@ def _not_graded(stored: Sequence[Stored]) -> list[str]:
     return [f'<div class="errors"><strong>Could not be graded</strong><ul>{items}</ul></div>']
 
 
-def _scores(
-    assignment: Assignment, stored: Sequence[Stored], graded: Sequence[Stored]
-) -> list[str]:
+def _students_table(bugs: Sequence[Mistake]) -> str:
+    rows = "".join(
+        f'<tr data-function="{html.escape(b.function)}" data-bug="{html.escape(b.bug)}">'
+        f"<td><code>{html.escape(b.function)}</code></td><td><code>{html.escape(b.bug)}</code></td>"
+        f'<td class="n" data-value="{len(b.students)}">{len(b.students)}</td>'
+        f"<td>{html.escape(', '.join(b.students))}</td></tr>"
+        for b in bugs
+    )
+    return (
+        '<table class="sortable"><thead><tr><th>function</th><th>bug</th><th>students</th>'
+        f"<th>who</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _unexplained_table(groups: Sequence[Unexplained]) -> str:
+    rows = "".join(
+        f'<tr data-function="{html.escape(g.function)}">'
+        f"<td><code>{html.escape(g.function)}</code></td><td>{html.escape(g.failure)}</td>"
+        f'<td class="n" data-value="{len(g.students)}">{len(g.students)}</td>'
+        f"<td>{html.escape(', '.join(g.students))}</td><td>{html.escape(g.example)}</td></tr>"
+        for g in groups
+    )
+    return (
+        '<table class="sortable"><thead><tr><th>function</th><th>first divergence</th>'
+        f"<th>students</th><th>who</th><th>example</th></tr></thead><tbody>{rows}</tbody></table>"
+    )
+
+
+def _scores(rubric: Rubric, stored: Sequence[Stored], graded: Sequence[Stored]) -> list[str]:
     scored = [s for s in stored if s.score is not None]
     if not scored:
         return []
     top = max(s.max_score for s in scored)
     histogram = _histogram([s.score for s in scored if s.score is not None], top)
     rows = []
-    for graded_function in assignment.functions:
-        name = graded_function.name
+    for name, worth in rubric.points.items():
         points = [s.function_scores[name] for s in graded if name in s.function_scores]
         if not points:
             continue
-        full = sum(1 for s in graded if _full_marks(s, name, graded_function.points))
+        full = sum(1 for s in graded if _full_marks(s, name, worth))
         rows.append(
             f"<tr><td><code>{html.escape(name)}</code></td>"
-            f'<td class="n">{_number(statistics.fmean(points))} / {graded_function.points}</td>'
+            f'<td class="n">{_number(statistics.fmean(points))} / {_number(worth)}</td>'
             f'<td class="n">{full} of {len(points)}</td></tr>'
         )
     return [
@@ -121,7 +178,7 @@ def _full_marks(submission: Stored, function: str, points: float) -> bool:
 
 
 def _function_section(
-    function: str, bugs: Sequence[BugCount], failures: FunctionFailures, graded: int
+    function: str, bugs: Sequence[Mistake], failures: FunctionFailures, graded: int
 ) -> list[str]:
     kinds = ", ".join(f"{kind} {students}" for kind, students in failures.kinds.items())
     parts = [
@@ -140,13 +197,13 @@ def _function_section(
     return parts
 
 
-def _bug_table(bugs: Sequence[BugCount], graded: int, *, with_function: bool) -> str:
+def _bug_table(bugs: Sequence[Mistake], graded: int, *, with_function: bool) -> str:
     head = "<th>function</th>" if with_function else ""
     rows = "".join(
         "<tr>"
         + (f"<td><code>{html.escape(b.function)}</code></td>" if with_function else "")
         + f"<td><code>{html.escape(b.bug)}</code></td>"
-        f'<td class="n">{b.students} ({_share(b.students, graded)})</td>'
+        f'<td class="n">{len(b.students)} ({_share(len(b.students), graded)})</td>'
         f"<td>{html.escape(b.misconception)}</td><td>{html.escape(b.hint)}</td></tr>"
         for b in bugs
     )
@@ -170,11 +227,11 @@ def _histogram(scores: Sequence[float], top: float) -> str:
     return _png(figure)
 
 
-def _bar_chart(function: str, bugs: Sequence[BugCount]) -> str:
+def _bar_chart(function: str, bugs: Sequence[Mistake]) -> str:
     shown = list(reversed(bugs))  # barh draws bottom up: the most common on top
     figure = Figure(figsize=(6.4, 0.9 + 0.4 * len(shown)), layout="constrained")
     axes = figure.add_subplot()
-    axes.barh([b.bug for b in shown], [b.students for b in shown], color="#a11")
+    axes.barh([b.bug for b in shown], [len(b.students) for b in shown], color="#a11")
     axes.set_xlabel("students")
     axes.set_title(f"{function}: diagnosed bugs")
     axes.xaxis.set_major_locator(MaxNLocator(integer=True))

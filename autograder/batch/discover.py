@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.errors import ClassFolderError
+from autograder.safe_text import printable
 from autograder.submission import IGNORED_FOLDERS
 
 SUBMISSION_SUFFIXES = (".py", ".zip", ".ipynb")
@@ -34,7 +36,9 @@ class ClassEntry:
     @property
     def source(self) -> str:
         """The entry as the instructor sees it in the class folder."""
-        return "" if self.path is None else self.path.name + ("/" if self.path.is_dir() else "")
+        if self.path is None:
+            return ""
+        return printable(self.path.name) + ("/" if _is_folder(self.path) else "")
 
 
 def discover(folder: Path, *, exclude: Path | None = None) -> list[ClassEntry]:
@@ -49,7 +53,7 @@ def discover(folder: Path, *, exclude: Path | None = None) -> list[ClassEntry]:
     skipped = None if exclude is None else exclude.resolve()
     entries: dict[str, list[Path]] = defaultdict(list)
     for entry in sorted(folder.iterdir()):
-        if _ignored(entry.name) or entry.resolve() == skipped:
+        if _ignored(entry.name) or Path(os.path.realpath(entry)) == skipped:
             continue
         entries[_student(entry)].append(entry)
     if not entries:
@@ -65,12 +69,25 @@ def _ignored(name: str) -> bool:
 
 
 def _student(entry: Path) -> str:
-    """The student id: a folder's name, or a file's name without its extension."""
-    return entry.name if entry.is_dir() else entry.stem
+    """The student id: a folder's name, or a file's name without its extension, escaped
+    (printable) so that any name a student chose can be shown and stored."""
+    return printable(entry.name if _is_folder(entry) else entry.stem)
+
+
+def _is_folder(path: Path) -> bool:
+    """A folder itself, not a link to one."""
+    return path.is_dir() and not path.is_symlink()
 
 
 def _submission(student: str, paths: list[Path]) -> ClassEntry:
-    names = ", ".join(p.name + ("/" if p.is_dir() else "") for p in paths)
+    names = printable(", ".join(p.name + ("/" if _is_folder(p) else "") for p in paths))
+    unusual = next((p for p in paths if not (_is_folder(p) or _is_regular(p))), None)
+    if unusual is not None:
+        problem = (
+            f"{names} is a link or a special file, not a folder or a file; put the "
+            "submission itself in the class folder"
+        )
+        return ClassEntry(student, None, problem, "")
     try:
         digest = content_hash(*paths)
     except OSError as error:
@@ -103,13 +120,13 @@ def content_hash(*entries: Path) -> str:
 
 
 def _entry_chunks(entry: Path) -> Iterator[bytes]:
-    if not entry.is_dir():
-        yield f"file\0{entry.suffix.lower()}\0".encode()
+    if not _is_folder(entry):
+        yield b"file\0" + os.fsencode(entry.suffix.lower()) + b"\0"
         yield from _file_chunks(entry)
         return
     for relative in sorted(_visible_files(entry)):
         inner = entry / relative
-        yield f"folder file\0{relative}\0".encode()
+        yield b"folder file\0" + os.fsencode(relative) + b"\0"
         if inner.is_symlink():
             yield b"link\0" + os.fsencode(os.readlink(inner))
         else:
@@ -126,8 +143,22 @@ def _visible_files(folder: Path) -> list[str]:
     return found
 
 
+def _is_regular(path: Path) -> bool:
+    return stat.S_ISREG(path.lstat().st_mode)
+
+
 def _file_chunks(path: Path) -> Iterator[bytes]:
-    with path.open("rb") as stream:
-        yield f"size\0{os.fstat(stream.fileno()).st_size}\0".encode()
+    """A file's size and bytes; a FIFO, device or socket only by its kind, never opened for
+    reading."""
+    mode = path.lstat().st_mode
+    if not stat.S_ISREG(mode):
+        yield f"special\0{stat.S_IFMT(mode)}\0".encode()
+        return
+    descriptor = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    with os.fdopen(descriptor, "rb") as stream:
+        info = os.fstat(stream.fileno())
+        if not stat.S_ISREG(info.st_mode):  # replaced since the lstat
+            raise OSError(f"{path} changed while it was read")
+        yield f"size\0{info.st_size}\0".encode()
         while chunk := stream.read(HASH_CHUNK):
             yield chunk

@@ -1,9 +1,11 @@
-"""The batch's gradebook: a SQLite file that holds every graded submission, its checks and
-its feedback, and that a crash cannot corrupt.
+"""The batch's gradebook: a SQLite file that holds every grading of every submission (with
+its time, the kit's version and the rubric's digest), the checks and feedback of the current
+one, and that a crash cannot corrupt.
 
-Each submission is written in one transaction (its row, its function scores, its checks), in
-WAL mode with full sync: a batch killed at any moment keeps every submission committed before,
-and a re-run picks up where it stopped. Every output of the batch is regenerated from here.
+Each grading is written in one transaction (its row, its function scores, its checks), in
+WAL mode with full sync: a batch killed at any moment keeps every grading committed before,
+and a re-run picks up where it stopped. Every output of the batch is regenerated from here,
+from each student's current (latest) grading. schema.py holds the tables and migrations.
 """
 
 from __future__ import annotations
@@ -13,66 +15,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
+from autograder.batch.schema import prepare, stored_assignments
 from autograder.errors import GradebookError
 from autograder.results import CaseResult, GradeReport
 
-SCHEMA_VERSION = 1
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS submissions (
-    student TEXT NOT NULL,
-    assignment TEXT NOT NULL,
-    source TEXT NOT NULL,           -- the entry in the class folder: alice/, bob.zip
-    content_hash TEXT NOT NULL,     -- SHA-256 of the submission's files
-    rubric_hash TEXT NOT NULL,      -- SHA-256 of the cases and points it was graded on
-    status TEXT NOT NULL CHECK (status IN ('graded', 'error')),
-    score REAL,                     -- NULL when nothing could be graded at all
-    max_score REAL NOT NULL,
-    error TEXT NOT NULL,            -- why it could not be graded ('' when graded)
-    graded_at TEXT NOT NULL,        -- UTC, ISO 8601
-    feedback_html TEXT NOT NULL,    -- the student's feedback page, as written to feedback/
-    PRIMARY KEY (student, assignment)
-);
-CREATE TABLE IF NOT EXISTS function_scores (
-    student TEXT NOT NULL,
-    assignment TEXT NOT NULL,
-    position INTEGER NOT NULL,      -- catalog order
-    function TEXT NOT NULL,
-    score REAL NOT NULL,
-    max_score REAL NOT NULL,
-    headline TEXT NOT NULL,
-    PRIMARY KEY (student, assignment, function),
-    FOREIGN KEY (student, assignment) REFERENCES submissions (student, assignment)
-);
-CREATE TABLE IF NOT EXISTS checks (
-    student TEXT NOT NULL,
-    assignment TEXT NOT NULL,
-    position INTEGER NOT NULL,      -- rubric order
-    name TEXT NOT NULL,
-    function TEXT NOT NULL,
-    category TEXT NOT NULL,
-    visible INTEGER NOT NULL,
-    score REAL NOT NULL,
-    max_score REAL NOT NULL,
-    status TEXT NOT NULL,
-    message TEXT NOT NULL,
-    bug TEXT,                       -- the diagnosed known bug, NULL when none
-    misconception TEXT NOT NULL,
-    hint TEXT NOT NULL,
-    PRIMARY KEY (student, assignment, position),
-    FOREIGN KEY (student, assignment) REFERENCES submissions (student, assignment)
-);
-CREATE INDEX IF NOT EXISTS checks_by_bug ON checks (assignment, function, bug);
-CREATE TABLE IF NOT EXISTS attempts (   -- gradings begun and not yet recorded
-    student TEXT NOT NULL,
-    assignment TEXT NOT NULL,
-    content_hash TEXT NOT NULL,
-    alone INTEGER NOT NULL,         -- 1: no other submission was being graded meanwhile
-    started_at TEXT NOT NULL
-);
-"""
-TABLES = ("checks", "function_scores", "submissions")  # children first, for deletes
+_GRADED_CHECKS = (
+    "FROM checks c JOIN submissions s USING (student, assignment) "
+    "WHERE c.assignment = ? AND s.status = 'graded' "
+)
+TABLES = ("checks", "function_scores")  # the current grading's details, replaced on a record
 
 
 @dataclass(frozen=True)
@@ -108,14 +63,16 @@ class Stored:
 
 
 @dataclass(frozen=True)
-class BugCount:
-    """How many students of the class a known bug was diagnosed in, for one function."""
+class Grading:
+    """One past or current grading of a student, as the history keeps it."""
 
-    function: str
-    bug: str
-    misconception: str
-    hint: str
-    students: int
+    graded_at: str
+    kit_version: str
+    rubric_hash: str
+    content_hash: str
+    status: str
+    score: float | None
+    max_score: float
 
 
 @dataclass(frozen=True)
@@ -162,8 +119,17 @@ class Gradebook:
         )
         return {(student, digest): (alone, total) for student, digest, alone, total in rows}
 
+    def history(self, student: str) -> list[Grading]:
+        """Every grading of `student`, oldest first; the last one is current."""
+        rows = self._db.execute(
+            "SELECT graded_at, kit_version, rubric_hash, content_hash, status, score, max_score "
+            "FROM gradings WHERE assignment = ? AND student = ? ORDER BY id",
+            (self.assignment, student),
+        )
+        return [Grading(*row) for row in rows]
+
     def record(self, graded: Graded) -> None:
-        """Replace the student's record with `graded`, all of it in one transaction (which
+        """Add `graded` as the student's current grading, all of it in one transaction (which
         also clears the student's unfinished attempts, unless the record refuses grading)."""
         key = (graded.student, self.assignment)
         tables = TABLES if graded.refused else (*TABLES, "attempts")
@@ -172,11 +138,13 @@ class Gradebook:
                 self._db.execute(f"DELETE FROM {table} WHERE student = ? AND assignment = ?", key)
             report = graded.report
             self._db.execute(
-                "INSERT INTO submissions VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO gradings (student, assignment, source, content_hash, rubric_hash, "
+                "kit_version, status, score, max_score, error, graded_at, feedback_html) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
-                    *key, graded.source, graded.content_hash, graded.rubric_hash, graded.status,
-                    None if report is None else report.score, graded.max_score, graded.error,
-                    _now(), graded.feedback_html,
+                    *key, graded.source, graded.content_hash, graded.rubric_hash, kit_version(),
+                    graded.status, None if report is None else report.score, graded.max_score,
+                    graded.error, _now(), graded.feedback_html,
                 ),
             )  # fmt: skip
             if report is None:
@@ -219,16 +187,6 @@ class Gradebook:
             for student, status, score, max_score, error, html in rows
         ]
 
-    def bug_counts(self) -> list[BugCount]:
-        """Each diagnosed bug with the number of students it was found in, most common first."""
-        rows = self._db.execute(
-            "SELECT function, bug, MIN(misconception), MIN(hint), COUNT(DISTINCT student) AS n "
-            "FROM checks WHERE assignment = ? AND bug IS NOT NULL "
-            "GROUP BY function, bug ORDER BY n DESC, function, bug",
-            (self.assignment,),
-        )
-        return [BugCount(*row) for row in rows]
-
     def failures(self) -> dict[str, FunctionFailures]:
         """Per function, who lost points on it among the graded submissions, and how."""
         graded = (
@@ -253,6 +211,31 @@ class Gradebook:
             found[function].kinds[status] = students
         return found
 
+    def diagnoses(self) -> list[tuple[str, str, str, str, str]]:
+        """(student, function, bug, misconception, hint) of each known bug diagnosed in a
+        graded submission, once per student and function."""
+        return list(self._db.execute(
+            "SELECT DISTINCT student, function, bug, c.misconception, c.hint " + _GRADED_CHECKS
+            + "AND bug IS NOT NULL ORDER BY student, function, bug",
+            (self.assignment,),
+        ))  # fmt: skip
+
+    def unexplained_failures(self) -> list[tuple[str, str, str, str]]:
+        """(student, function, status, message) of the first failed case of each function that
+        no known bug explains, per graded student: where an instructor looks for new bugs."""
+        rows = self._db.execute(  # SQLite: bare columns come from the MIN(position) row
+            "SELECT student, function, c.status, message, MIN(position) "
+            + _GRADED_CHECKS
+            + "AND c.status NOT IN ('passed', 'skipped') AND bug IS NULL "
+            "AND NOT EXISTS (SELECT 1 FROM checks d WHERE d.assignment = c.assignment "
+            "AND d.student = c.student AND d.function = c.function AND d.bug IS NOT NULL) "
+            "GROUP BY student, function ORDER BY function, student",
+            (self.assignment,),
+        )
+        return [
+            (student, function, status, message) for student, function, status, message, _ in rows
+        ]
+
     @contextmanager
     def _transaction(self) -> Iterator[None]:
         self._db.execute("BEGIN IMMEDIATE")
@@ -276,45 +259,42 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+@cache
+def kit_version() -> str:
+    """The installed optim-grader's version, recorded with each grading."""
+    try:
+        return version("optim-grader")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 @contextmanager
-def open_gradebook(path: Path, assignment: str) -> Iterator[Gradebook]:
-    """The gradebook at `path` for `assignment`, created if new. Raises GradebookError when
-    the file is not a gradebook of this kit or holds another assignment's grades."""
+def open_gradebook(path: Path, assignment: str | None) -> Iterator[Gradebook]:
+    """The gradebook at `path` for `assignment` (None: the one it holds), created if new and
+    migrated if older. Raises GradebookError when the file is not a gradebook of this kit or
+    holds another assignment's grades."""
     try:
         connection = sqlite3.connect(path, isolation_level=None, timeout=30.0)
     except sqlite3.Error as error:
         raise GradebookError(f"{path}: cannot open the gradebook ({error})") from None
     try:
-        _prepare(connection, path, assignment)
-        yield Gradebook(connection, assignment)
+        prepare(connection, path)
+        yield Gradebook(connection, _held(connection, path, assignment))
     finally:
         connection.close()
 
 
-def _prepare(connection: sqlite3.Connection, path: Path, assignment: str) -> None:
-    try:
-        version = connection.execute("PRAGMA user_version").fetchone()[0]
-        tables = connection.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
-        if tables and version != SCHEMA_VERSION:
-            raise GradebookError(
-                f"{path} is not a gradebook of this version of optim-grader (schema "
-                f"{version}, expected {SCHEMA_VERSION}); give another --out folder"
-            )
-        connection.execute("PRAGMA journal_mode = WAL")
-        connection.execute("PRAGMA synchronous = FULL")
-        connection.executescript(SCHEMA)
-        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        others = [
-            name
-            for (name,) in connection.execute("SELECT DISTINCT assignment FROM submissions")
-            if name != assignment
-        ]
-    except sqlite3.DatabaseError as error:
-        raise GradebookError(
-            f"{path} is not a readable gradebook ({error}); give another --out folder"
-        ) from None
+def _held(connection: sqlite3.Connection, path: Path, assignment: str | None) -> str:
+    """`assignment`, or the one the gradebook holds when None, checked against what it holds."""
+    held = stored_assignments(connection)  # at most one: a batch refuses to add another
+    if assignment is None and not held:
+        raise GradebookError(f"{path} holds no grades yet; run optim-grader batch first")
+    if assignment is None:
+        return held[0]
+    others = [name for name in held if name != assignment]
     if others:
         raise GradebookError(
-            f"{path} holds the grades of {', '.join(sorted(others))}, not {assignment}; "
+            f"{path} holds the grades of {', '.join(others)}, not {assignment}; "
             "give each assignment its own --out folder"
         )
+    return assignment

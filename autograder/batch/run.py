@@ -20,16 +20,18 @@ from pathlib import Path
 from typing import TextIO
 
 from autograder.batch.discover import ClassEntry, discover
-from autograder.batch.gradebook import Gradebook, Graded, open_gradebook
+from autograder.batch.gradebook import Gradebook, Graded, Grading, open_gradebook
 from autograder.batch.outputs import GRADEBOOK, write_outputs
 from autograder.batch.progress import Reporter, reporter
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
+from autograder.errors import ClassFolderError
 from autograder.expectations import Expectations, shared_reference
 from autograder.grading import grade_submission
 from autograder.reports import render
 from autograder.reports.scores import points, rounded
 from autograder.results import GradeReport
 from autograder.rubric import Rubric, load_rubric
+from autograder.safe_text import printable
 
 DEATHS_BEFORE_REFUSAL = 2  # one death alone may be the machine's doing (an OOM kill, a reboot)
 
@@ -62,22 +64,33 @@ def run_batch(
     *,
     jobs: int = 1,
     regrade: bool = False,
+    students: Sequence[str] = (),
     case_time_limit: float = CASE_TIME_LIMIT,
     time_budget: float = SUBMISSION_TIME_BUDGET,
     stream: TextIO | None = None,
 ) -> BatchResult:
-    """Grade every submission in `folder` into out/gradebook.sqlite with `jobs` threads and
-    write the outputs, reporting progress on `stream` (default: stdout). Raises
-    ClassFolderError or GradebookError before grading anything."""
+    """Grade every submission in `folder` (or, when `students` names some, those again and
+    no other) into out/gradebook.sqlite with `jobs` threads and write the outputs, reporting
+    progress on `stream` (default: stdout). Raises ClassFolderError or GradebookError before
+    grading anything."""
     stream = sys.stdout if stream is None else stream
     rubric = load_rubric(assignment)
     settings = Settings(
         rubric, rubric_hash(rubric), shared_reference(), case_time_limit, time_budget
     )
-    submissions = discover(folder, exclude=out)
+    found = discover(folder, exclude=out)
+    submissions = _chosen(found, students, folder)
     out.mkdir(parents=True, exist_ok=True)
     with open_gradebook(out / GRADEBOOK, assignment) as book:
-        plan = _plan(submissions, book, settings.rubric_hash, regrade)
+        plan = _plan(submissions, book, settings.rubric_hash, regrade or bool(students))
+        if students:
+            others = len(found) - len(submissions)
+            left = "1 other submission is" if others == 1 else f"{others} other submissions are"
+            print(
+                f"grading {', '.join(s.student for s in submissions)} again; {left} left as graded",
+                file=stream,
+                flush=True,
+            )
         _announce(plan, len(submissions), stream)
         total = len(plan.refused) + len(plan.suspects) + len(plan.rest)
         with reporter(stream, total) as progress:
@@ -85,13 +98,30 @@ def run_batch(
                 _record(book, progress, _refusal(submission, deaths, settings))
             _grade_all(plan.suspects, settings, book, 1, progress)
             _grade_all(plan.rest, settings, book, jobs, progress)
-        stored = {s.student: s for s in write_outputs(book, rubric.assignment, out)}
+        stored = {s.student: s for s in write_outputs(book, rubric, out)}
     not_graded = tuple(
         (s.student, stored[s.student].error)
         for s in submissions
         if stored[s.student].status != "graded"
     )
     return BatchResult(total - len(plan.refused), plan.kept, not_graded)
+
+
+def _chosen(
+    submissions: list[ClassEntry], students: Sequence[str], folder: Path
+) -> list[ClassEntry]:
+    """The submissions of `students`, or all of them when none is named; a ClassFolderError
+    naming the students that have no submission in `folder`."""
+    if not students:
+        return submissions
+    found = {s.student for s in submissions}
+    unknown = [name for name in dict.fromkeys(students) if name not in found]
+    if unknown:
+        raise ClassFolderError(
+            f"{folder} holds no submission of {', '.join(unknown)}; --student takes a name "
+            "as the class folder spells it (the folder or file name without its extension)"
+        )
+    return [s for s in submissions if s.student in students]
 
 
 def _announce(plan: BatchPlan, submissions: int, stream: TextIO) -> None:
@@ -182,8 +212,9 @@ def _grade_all(
 
 
 def _record(book: Gradebook, progress: Reporter, graded: Graded) -> None:
+    before = book.history(graded.student)
     book.record(graded)
-    progress.done(_line(graded))
+    progress.done(_line(graded, before[-1] if before else None))
 
 
 def _refusal(submission: ClassEntry, deaths: int, settings: Settings) -> Graded:
@@ -191,7 +222,7 @@ def _refusal(submission: ClassEntry, deaths: int, settings: Settings) -> Graded:
     reason = (
         f"the grader died {deaths} times while grading this submission alone (killed by the "
         "submission, or by the machine), so it was not run again; check it by hand, then "
-        "run the batch with --regrade"
+        f"run the batch with --student {submission.student}"
     )
     return replace(_graded(submission, reason, settings), refused=True)
 
@@ -216,7 +247,7 @@ def _graded(submission: ClassEntry, outcome: GradeReport | str, settings: Settin
     """What to record: the report and its feedback page, or the reason and a page saying it."""
     assignment = settings.rubric.assignment.name
     if isinstance(outcome, str):
-        report, error = None, outcome
+        report, error = None, printable(outcome)
         shown = GradeReport(assignment, submission.source or submission.student, (), (error,))
     else:
         report, error, shown = outcome, "; ".join(outcome.errors), outcome
@@ -232,8 +263,15 @@ def _graded(submission: ClassEntry, outcome: GradeReport | str, settings: Settin
     )
 
 
-def _line(graded: Graded) -> str:
-    if graded.status == "graded" and graded.report is not None:
-        score = f"{points(rounded(graded.report.score))} / {points(rounded(graded.max_score))}"
-        return f"{graded.student}: {score}"
-    return f"{graded.student}: could not be graded: {graded.error}"
+def _line(graded: Graded, previous: Grading | None) -> str:
+    """The progress line of a grading, with the grading it replaces as current, if any."""
+    score = None if graded.report is None else graded.report.score
+    was = "" if previous is None else f" (was {_score(previous.score, previous.max_score)})"
+    if graded.status == "graded":
+        return f"{graded.student}: {_score(score, graded.max_score)}{was}"
+    return f"{graded.student}: could not be graded: {graded.error}{was}"
+
+
+def _score(score: float | None, max_score: float) -> str:
+    shown = "not graded" if score is None else points(rounded(score))
+    return f"{shown} / {points(rounded(max_score))}"

@@ -15,7 +15,12 @@ from autograder.errors import BundleError
 BundleWriter = Callable[[str, Path], None]
 
 # kind -> "module:function", imported only when that kind is asked for.
-BUNDLES: dict[str, str] = {}
+BUNDLES: dict[str, str] = {
+    "github": "autograder.bundles.github:write_github",
+    "gradescope": "autograder.bundles.gradescope:write_gradescope",
+    "nbgrader": "autograder.bundles.nbgrader:write_nbgrader",
+    "student": "autograder.bundles.student:write_student",
+}
 
 
 def writer(kind: str) -> BundleWriter:

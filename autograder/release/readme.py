@@ -10,6 +10,8 @@ from __future__ import annotations
 import ast
 
 from autograder.catalog import Assignment, FunctionKind
+from autograder.distribution import TORCH_CPU_INDEX, student
+from autograder.errors import ReleaseError
 from autograder.release.stub import NOTE
 
 # What a function of each kind must do, beyond its docstring (docs/design.md §2).
@@ -65,6 +67,48 @@ def _contracts(assignment: Assignment) -> list[str]:
     return paragraphs
 
 
+def _start_here() -> list[str]:
+    """The README's opening: the two commands a student runs on a fresh laptop."""
+    try:
+        checker = student()
+    except LookupError as error:
+        raise ReleaseError(str(error)) from None
+    install = (
+        f"python -m pip install --extra-index-url {TORCH_CPU_INDEX} {checker.torch}"
+        f" ./{checker.wheel_name}"
+    )
+    python = checker.requires_python.removeprefix(">=")
+    return [
+        "## Start here",
+        f"On your computer (Python {python} or newer), in this folder: install the checker"
+        " once, then check your work.",
+        f"```bash\n{install}\noptim-grader check\n```",
+        "The first command installs torch (its CPU build) and the checker that comes with"
+        f" this folder, `{checker.wheel_name}`; run it in a virtual environment if you keep"
+        " one per course. The second runs the local checks described below.",
+    ]
+
+
+def _pytest_section(assignment: Assignment) -> str:
+    """How `pytest` and editors' test panels run the same checks (autograder/pytest_plugin.py)."""
+    first = assignment.functions[0].name
+    return (
+        "`pytest`, run in this folder, runs the same checks through the same engine: one test"
+        f" per visible case, named FUNCTION/PROBLEM/HYPERPARAMETERS (`{first}/...`) and grouped"
+        " under its function, so the test panel of your editor (VS Code, PyCharm) lists them"
+        " and runs them with a click. The plugin comes with the checker: there is no"
+        " conftest.py to keep (install pytest with `pip install pytest` if you lack it)."
+        f"\n\n```bash\npytest\npytest {assignment.module}::{first}\npytest -k {first}\n```\n\n"
+        f"`pytest {assignment.module}::{first}` runs the cases of `{first}` alone; `-k NAME` runs"
+        " those of every function whose name contains NAME. A failing test shows the message"
+        " `optim-grader check` shows for that case. A function you have not written yet fails"
+        ' with "not implemented yet" rather than being skipped: the passing tests count the'
+        " cases you have done, and `pytest` passes exactly when `optim-grader check` does."
+        " Your grade does not come from the number of passing tests: the grader scores the"
+        " visible and hidden cases with the rubric's points."
+    )
+
+
 def student_readme(assignment: Assignment, solution: str, notebook: str | None) -> str:
     """README.md for `assignment`, from its solution module's text; `notebook`: its file name."""
     tree = ast.parse(solution)
@@ -83,6 +127,7 @@ def student_readme(assignment: Assignment, solution: str, notebook: str | None) 
     sections = [
         f"<!-- {NOTE} -->",
         f"# {assignment.title}",
+        *_start_here(),
         _introduction(tree),
         f"You write the functions of `{module}`, in this folder. Each one now raises"
         " `NotImplementedError`: replace that line with your code, and keep everything else.",
@@ -111,6 +156,8 @@ def student_readme(assignment: Assignment, solution: str, notebook: str | None) 
         " passes and 1 otherwise.",
         "Passing the local checks is a good sign, not a guarantee: grading also runs hidden"
         " cases (other problems, hyperparameters and dtypes).",
+        "## The checks in pytest and your editor",
+        _pytest_section(assignment),
         "## Submit",
         f"Submit `{module}`, your filled-in copy of the file in this folder. A zip of this"
         f" folder, or {other_forms}, is accepted too. Do not rename the functions, change"

@@ -10,12 +10,15 @@ results.json, a GitHub job summary in Markdown, or a self-contained HTML page.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from autograder.reports.gradescope import render_gradescope
 from autograder.reports.html import render_html
 from autograder.reports.json_report import render_json
 from autograder.reports.markdown import render_markdown
 from autograder.reports.text import render_text
 from autograder.results import GradeReport
+from autograder.safe_text import printable
 
 FORMATS = ("text", "json", "gradescope", "markdown", "html")
 
@@ -23,7 +26,9 @@ FORMATS = ("text", "json", "gradescope", "markdown", "html")
 def render(report: GradeReport, fmt: str, *, color: bool = False, for_student: bool = False) -> str:
     """`report` in format `fmt`; `color` (ANSI colours) applies to text only, for a terminal;
     `for_student` to html only, whose hidden cases then show no problem, options or values.
-    A ValueError naming the formats for an unknown one."""
+    A ValueError naming the formats for an unknown one. Every format renders the report's
+    strings escaped (`printable_report`), whatever they came from."""
+    report = printable_report(report)
     if fmt == "text":
         return render_text(report, color=color)
     if fmt == "html":
@@ -38,8 +43,30 @@ def render(report: GradeReport, fmt: str, *, color: bool = False, for_student: b
     return renderers[fmt](report)
 
 
+def printable_report(report: GradeReport) -> GradeReport:
+    """`report` with control and format characters escaped in every text a submission can
+    reach (its path, errors, messages and headlines): the last line of defence, after the
+    messages were flattened with messages.one_line."""
+    functions = tuple(
+        replace(
+            result,
+            headline=printable(result.headline),
+            checks=tuple(replace(c, message=printable(c.message)) for c in result.checks),
+            skipped=tuple(replace(c, message=printable(c.message)) for c in result.skipped),
+        )
+        for result in report.functions
+    )
+    return replace(
+        report,
+        submission=printable(report.submission),
+        functions=functions,
+        errors=tuple(printable(error) for error in report.errors),
+    )
+
+
 __all__ = [
     "FORMATS",
+    "printable_report",
     "render",
     "render_gradescope",
     "render_html",

@@ -3,7 +3,9 @@
 One test per case, its output in Markdown. Hidden cases get `hidden_visibility` (default
 "after_published": shown once the grades are published) and say no more than their message;
 the top-level output, which students see at once, holds only facts of the visible cases.
-Scores are the display's whole cents, so the tests add up to the score exactly.
+Scores are the display's whole cents, so the tests add up to the score exactly. Gradescope
+shows results.json in a browser, so each output is cut at MAX_OUTPUT characters: a few hundred
+KB for the largest assignment.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from autograder.results import CaseResult, GradeReport
 
 VISIBILITIES = ("hidden", "after_due_date", "after_published", "visible")
 HIDDEN_VISIBILITY = "after_published"
+MAX_OUTPUT = 600  # characters of one test's output, or of one error in the summary
 _SHOWN_WHEN = {
     "hidden": "not shown to students",
     "after_due_date": "shown after the due date",
@@ -25,8 +28,15 @@ _SHOWN_WHEN = {
 }
 
 
+def _cut(text: str) -> str:
+    """`text`, cut to MAX_OUTPUT characters with a note saying so."""
+    if len(text) <= MAX_OUTPUT:
+        return text
+    return f"{text[:MAX_OUTPUT]} … (cut: {len(text) - MAX_OUTPUT} more characters)"
+
+
 def _test(check: CaseResult, shown: Shown, hidden_visibility: str) -> dict[str, Any]:
-    output = escape(check.message)
+    output = _cut(escape(check.message))
     return {
         "name": check.name,
         "score": float(shown.score),
@@ -41,7 +51,7 @@ def _test(check: CaseResult, shown: Shown, hidden_visibility: str) -> dict[str, 
 
 def _summary(report: GradeReport, hidden_visibility: str) -> str:
     """What students see at once: errors, visible cases passed per function, hidden count."""
-    lines = [f"> **Could not grade:** {escape(error)}\n" for error in report.errors]
+    lines = [f"> **Could not grade:** {_cut(escape(error))}\n" for error in report.errors]
     lines += ["| function | visible cases passed |", "| --- | ---: |"]
     for result in report.functions:
         visible = [c for c in result.checks if c.visible]
@@ -81,3 +91,21 @@ def render_gradescope(report: GradeReport, *, hidden_visibility: str = HIDDEN_VI
         "tests": tests,
     }
     return json.dumps(document, indent=2, allow_nan=False)
+
+
+def fallback_results(reason: str, execution_time: int) -> str:
+    """results.json for a submission the grader could not finish: no point, the reason for the
+    instructor in the summary (students see it too, so it names no hidden case)."""
+    document = {
+        "score": 0.0,
+        "execution_time": execution_time,
+        "output": (
+            f"> **Could not grade:** {_cut(escape(reason))}\n\nThis submission scores 0 until "
+            "it is graded again: resubmit it, or ask your instructor to regrade it.\n"
+        ),
+        "output_format": "md",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [],
+    }
+    return json.dumps(document, indent=2)

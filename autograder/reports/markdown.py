@@ -1,12 +1,13 @@
 """A GitHub job summary: the score as a heading, a table of functions, failing cases folded.
 
 Every string from the grading run (messages quote student exceptions) is escaped, so that it
-reads as text: no HTML, no emphasis, no table cell broken by a '|'.
+reads as text: no HTML, no emphasis, no link or @mention, no table cell broken by a '|'.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 from autograder.reports.scores import (
     failure_label,
@@ -20,12 +21,24 @@ from autograder.results import GradeReport
 MAX_CASES_PER_FUNCTION = 10
 STATUS_ICONS = {"passed": "✅", "partial": "⚠️", "failed": "❌"}
 _MARKDOWN_PUNCTUATION = str.maketrans({c: "\\" + c for c in "\\`*_[]~"})
+_LINK_STARTS = (
+    (re.compile(r":(?=//)"), ":&#8203;"),
+    (re.compile(r"(?i)\b(www)\."), r"\1&#8203;."),
+    (re.compile(r"@"), "@&#8203;"),
+)
 
 
 def escape(text: str) -> str:
-    """`text` as literal Markdown on one line: HTML entities, backslash-escaped punctuation."""
+    """`text` as literal Markdown on one line: HTML entities, backslash-escaped punctuation,
+    and no link nor @mention (a zero-width space breaks `://`, `www.` and `@`)."""
     escaped = html.escape(" ".join(text.split()), quote=False).replace("|", "&#124;")
-    return escaped.translate(_MARKDOWN_PUNCTUATION)
+    return _unlinked(escaped.translate(_MARKDOWN_PUNCTUATION))
+
+
+def _unlinked(text: str) -> str:
+    for pattern, broken in _LINK_STARTS:
+        text = pattern.sub(broken, text)
+    return text
 
 
 def code(text: str) -> str:

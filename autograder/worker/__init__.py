@@ -12,12 +12,13 @@ the process.
 """
 
 from autograder.worker.host.replies import receive_outcome
-from autograder.worker.host.session import run_cases
+from autograder.worker.host.session import Shared, run_cases
 from autograder.worker.records import CaseOutcome, CaseRequest
 
 __all__ = [
     "CaseOutcome",
     "CaseRequest",
+    "Shared",
     "receive_outcome",
     "run_cases",
 ]

@@ -7,6 +7,7 @@ Every message names the student's file and function. Facts that come from studen
 from __future__ import annotations
 
 from autograder.catalog import FunctionKind
+from autograder.safe_text import printable
 from autograder.status import Status
 
 TEXT_LIMIT = 300
@@ -68,9 +69,10 @@ NON_FINITE_ADVICE = "look for a division by zero, a log or root of a negative nu
 
 
 def one_line(text: str, limit: int = TEXT_LIMIT) -> str:
-    """`text` on one line, cut to `limit` characters (a 20 MB message is cut before it is
-    split, so it costs no more than a short one)."""
-    flat = " ".join(text[: 4 * limit + 64].split())
+    """`text` on one line, control characters escaped (safe_text.printable), cut to `limit`
+    characters (a 20 MB message is cut before it is split, so it costs no more than a short
+    one). Every student-controlled text goes through here before it reaches a report."""
+    flat = printable(" ".join(text[: 4 * limit + 64].split()))
     return flat if len(flat) <= limit else flat[: limit - 3] + "..."
 
 

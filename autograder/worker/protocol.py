@@ -76,11 +76,11 @@ def encode_reply(header: dict[str, Any], arrays: Sequence[Tensor]) -> bytes:
     return encode_frame({**header, "arrays": descriptors}) + b"".join(chunks)
 
 
-def read_frame(read_exact: ReadExact) -> Any:
-    """The JSON value of the next frame."""
+def read_frame(read_exact: ReadExact, limit: int = MAX_FRAME_BYTES) -> Any:
+    """The JSON value of the next frame, of at most `limit` bytes."""
     (length,) = LENGTH.unpack(read_exact(LENGTH.size))
-    if length > MAX_FRAME_BYTES:
-        raise ProtocolError(f"a frame announces {length} bytes, more than {MAX_FRAME_BYTES}")
+    if length > min(limit, MAX_FRAME_BYTES):
+        raise ProtocolError(f"a frame announces {length} bytes, more than {limit}")
     body = read_exact(length)
     try:
         return json.loads(body.decode())
@@ -118,9 +118,15 @@ def decode_array(dtype: torch.dtype, shape: tuple[int, ...], data: bytes) -> Ten
     return torch.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
 
 
-def read_reply(read_exact: ReadExact) -> tuple[dict[str, Any], list[Tensor]]:
-    """The next reply: its header (a JSON object) and its arrays, every descriptor checked."""
-    header = read_frame(read_exact)
+def read_reply(
+    read_exact: ReadExact,
+    *,
+    max_header: int = MAX_FRAME_BYTES,
+    max_payload: int = MAX_PAYLOAD_BYTES,
+) -> tuple[dict[str, Any], list[Tensor]]:
+    """The next reply: its header (a JSON object) and its arrays, every descriptor checked;
+    a header over `max_header` bytes or arrays over `max_payload` are refused unread."""
+    header = read_frame(read_exact, max_header)
     if not isinstance(header, dict):
         raise ProtocolError("a reply header is not a JSON object")
     entries = header.get("arrays")
@@ -128,8 +134,8 @@ def read_reply(read_exact: ReadExact) -> tuple[dict[str, Any], list[Tensor]]:
         raise ProtocolError(f"a reply needs a list of at most {MAX_ARRAYS} array descriptors")
     descriptors = [_descriptor(entry, i) for i, entry in enumerate(entries)]
     total = sum(nbytes for _, _, nbytes in descriptors)
-    if total > MAX_PAYLOAD_BYTES:
-        raise ProtocolError(f"a reply announces {total} bytes of arrays, over {MAX_PAYLOAD_BYTES}")
+    if total > min(max_payload, MAX_PAYLOAD_BYTES):
+        raise ProtocolError(f"a reply announces {total} bytes of arrays, over {max_payload}")
     payload = read_exact(total) if total else b""
     arrays, offset = [], 0
     for dtype, shape, nbytes in descriptors:

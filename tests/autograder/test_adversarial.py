@@ -5,10 +5,11 @@ Each fixture is graded by `optim-grader grade` in a subprocess (so that an attac
 through would fail a test, not kill pytest), from a copy in the test's tmp_path, with HOME
 and the working folder there too. Every run is checked for the grader's survival (a JSON
 report, exit status 0 or 2) and for processes left behind (any process whose working folder
-or command line lies in tmp_path: the worker runs in the copy's folder, and so does every
-process it starts). Hangs use a case limit of LIMIT seconds through DRIVER, the real CLI
-with grading's wall-clock limit shortened. The guarantees that rest on Landlock or seccomp
-are skipped, with the reason, where the machine lacks them (docs/threat-model.md).
+or command line lies in tmp_path: the worker runs in the scratch copy of the submission,
+made in TMPDIR there, and so does every process it starts). Hangs use a case limit of LIMIT
+seconds through DRIVER, the real CLI with grading's wall-clock limit shortened. The
+guarantees that rest on Landlock or seccomp are skipped, with the reason, where the machine
+lacks them (docs/threat-model.md).
 """
 
 from __future__ import annotations
@@ -119,9 +120,10 @@ def grade(
     """Grade a copy of the fixture through the CLI; assert that the grader survived, that
     it warned at most once, and that nothing is left running."""
     submission, cwd, home = tmp_path / "submission", tmp_path / "cwd", tmp_path / "home"
+    scratch = tmp_path / "tmp"  # the scratch copy the worker runs in, found by `leftovers`
     shutil.copytree(HOSTILE / fixture, submission)
-    cwd.mkdir()
-    home.mkdir()
+    for folder in (cwd, home, scratch):
+        folder.mkdir()
     cli = ["grade", str(submission / MODULE), "--assignment", "gradient_descent", "--format",
            "json"]  # fmt: skip
     command = [sys.executable, "-m", "autograder", *cli]
@@ -131,7 +133,13 @@ def grade(
     finished = subprocess.run(
         command,
         cwd=cwd,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(home), **environment},
+        env={
+            **os.environ,
+            "PYTHONPATH": str(ROOT),
+            "HOME": str(home),
+            "TMPDIR": str(scratch),
+            **environment,
+        },
         capture_output=True,
         text=True,
         timeout=90,
@@ -273,8 +281,71 @@ def test_comparisons_patched_in_the_worker_change_nothing(tmp_path: Path) -> Non
     graded = grade("patcher", tmp_path)
     for function in ("gd", "momentum", "minibatches"):
         assert graded.earned_nothing(function), function
-        assert all("[diverged" in output for output in graded.failures(function))
+        assert all(
+            output.startswith(("[diverged", "[unvouched")) for output in graded.failures(function)
+        )
     assert graded.full_marks("nesterov")
+
+
+def test_checks_that_the_worker_reports_count_only_for_functions_that_match(
+    tmp_path: Path,
+) -> None:
+    # runners patched to report device and efficiency checks passed, and gd "ran" with no data
+    graded = grade("self_reporter", tmp_path)
+    for function in ("gd", "momentum"):
+        assert all(t["score"] == 0 for t in graded.tests(function)), function
+    assert any("[invalid_reply" in output for output in graded.failures("gd"))
+    assert any("[unvouched" in output for output in graded.failures("momentum"))
+    assert graded.full_marks("nesterov")
+
+
+MEASURED = """
+import resource
+import sys
+
+from autograder.cli import main
+
+status = main(sys.argv[1:])
+sys.stderr.write(f"peak={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}\\n")
+raise SystemExit(status)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)  # the junk state is copied at every step, up to the memory limit
+def test_the_grading_process_stays_under_a_gigabyte_whatever_the_worker_sends(
+    tmp_path: Path,
+) -> None:
+    # gd keeps 100 MB of junk in its state; momentum's replies are padded with 200 MB each
+    submission = tmp_path / "submission"
+    shutil.copytree(HOSTILE / "hoarder", submission)
+    finished = subprocess.run(
+        [sys.executable, "-c", MEASURED, "grade", str(submission / MODULE), "--assignment",
+         "gradient_descent", "--format", "json", "--time-budget", "600"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )  # fmt: skip
+    assert finished.returncode in (0, 2), finished.stderr[-2000:]
+    peak_kib = int(finished.stderr.rpartition("peak=")[2])
+    assert peak_kib < 2**20, f"the grading process reached {peak_kib // 1024} MiB"
+    graded = Graded(json.loads(finished.stdout), finished.stderr, 0.0)
+    assert not graded.full_marks("gd") and not graded.full_marks("momentum")
+    assert graded.full_marks("nesterov")
+
+
+@needs_seccomp
+def test_keyrings_ipc_namespaces_and_the_graders_scheduling_are_out_of_reach(
+    tmp_path: Path,
+) -> None:
+    # gd goes wrong if any of keyctl, SysV IPC, mq_open, unshare, setns, memfd_create or a
+    # change of the grading process's priority, affinity or scheduler did not get EPERM
+    graded = grade("kernel_objects", tmp_path)
+    for function in FUNCTIONS:
+        assert graded.full_marks(function), (function, graded.failures(function))
 
 
 def test_lying_objects_are_refused_and_nothing_is_unpickled(tmp_path: Path) -> None:

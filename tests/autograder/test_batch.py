@@ -24,6 +24,7 @@ from autograder.batch import discover, open_gradebook
 from autograder.batch.class_report import render_class_report
 from autograder.batch.discover import content_hash
 from autograder.batch.gradebook import Graded, Stored
+from autograder.batch.mistakes import rooted_mistakes, unexplained_groups
 from autograder.batch.outputs import grades_csv, write_atomically
 from autograder.batch.progress import LineReporter
 from autograder.catalog import assignment as find_assignment
@@ -185,8 +186,12 @@ def test_bugs_are_counted_in_students_and_attempts_are_cleared_by_a_record(tmp_p
         )
         book.record(_graded("carol", [_check("gd/a", 5), _check("momentum/a", 0)]))
         assert book.unfinished_attempts() == {}
-        counts = [(b.function, b.bug, b.students) for b in book.bug_counts()]
-        assert counts == [("momentum", "momentum/ema", 2), ("gd", "gd/sign", 1)]
+        order = [f.name for f in find_assignment(GD).functions]
+        counts = [(m.function, m.bug, m.students) for m in rooted_mistakes(book.diagnoses(), order)]
+        assert counts == [
+            ("momentum", "momentum/ema", ("alice", "bob")),
+            ("gd", "gd/sign", ("bob",)),
+        ]
         failures = book.failures()
         assert (failures["momentum"].students, failures["momentum"].unexplained) == (3, 1)
         assert failures["momentum"].kinds == {"diverged": 3}
@@ -226,9 +231,11 @@ def test_the_class_report_ranks_misconceptions_by_students(tmp_path: Path) -> No
         for student in ("alice", "bob"):
             book.record(_graded(student, [_check("momentum/a", 0, "momentum/ema_dampening")]))
         book.record(_graded("carol", [_check("nesterov/a", 0, "nesterov/plain_momentum")]))
+        order = [f.name for f in find_assignment(GD).functions]
         page = render_class_report(
-            find_assignment(GD), book.submissions(), book.bug_counts(), book.failures()
-        )
+            load_rubric(GD), book.submissions(), rooted_mistakes(book.diagnoses(), order),
+            unexplained_groups(book.unexplained_failures()), book.failures(),
+        )  # fmt: skip
     top = page.index("Most common misconceptions")
     first, second = page.index("momentum/ema_dampening", top), page.index("nesterov/plain", top)
     assert first < second
@@ -250,6 +257,7 @@ def test_plain_progress_lines_carry_the_count_and_no_control_codes() -> None:
 def test_threads_filling_the_reference_cache_compute_each_case_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    monkeypatch.setenv("OPTIM_GRADER_CACHE", "off")  # the cache in memory alone
     calls: list[str] = []
     real = expectations_module.run_in_process
 

@@ -359,6 +359,7 @@ def test_the_cuda_cases_are_within_reach_of_float32() -> None:
 
 TINY_RUBRIC = """
 [functions.gd]
+points = 10
 cases = [
     { problems = ["quadratic_2d"], lr = 0.1, visible = true },
     { measure = "device", problems = ["quadratic_2d"], lr = 0.1 },
@@ -366,10 +367,13 @@ cases = [
     { device = "cuda", problems = ["saddle_2d"], lr = 0.1, when_unavailable = "fail" },
 ]
 [functions.momentum]
+points = 10
 cases = [{ problems = ["quadratic_2d"], lr = 0.05, visible = true }]
 [functions.nesterov]
+points = 10
 cases = [{ problems = ["quadratic_2d"], lr = 0.05, visible = true }]
 [functions.minibatches]
+points = 10
 cases = [{ n = 10, batch_size = 3, visible = true }]
 """
 
@@ -416,7 +420,7 @@ def test_without_cuda_skip_is_reported_apart_and_fail_scores_zero(tmp_path: Path
         ('{ device = "cuda", problems = ["quadratic_2d"], visible = true }', "cannot be visible"),
         ('{ measure = "efficiency", problems = ["quadratic_2d"], size = 100 }', "coordinate by"),
         ('{ device = "cuda", problems = ["quadratic_2d"], when_unavailable = "hope" }',
-         "when_unavailable must be one of"),
+         "when_unavailable = 'hope' is not one of skip, fail"),
     ],
     ids=["visible device check", "visible cuda case", "efficiency on a 2-d problem",
          "unknown when_unavailable"],

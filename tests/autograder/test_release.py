@@ -504,7 +504,7 @@ def test_a_broken_solution_fails_both_modes_naming_file_and_line(tmp_path, capsy
     unclosed = TOY_SOLUTION.replace("    ### END SOLUTION\n\n\ndef decay", "\n\ndef decay")
     root = make_project(tmp_path, unclosed)
     for check in (True, False):
-        assert release(root, measure=check) == 1
+        assert release(root, check=check) == 1
         assert "solutions/toy.py:29: '### BEGIN SOLUTION' inside the region opened at line 22" in (
             capsys.readouterr().err
         )

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from autograder.compare import Divergence
 from autograder.reports import FORMATS, render
-from autograder.reports.gradescope import render_gradescope
+from autograder.reports.gradescope import MAX_OUTPUT, render_gradescope
 from autograder.reports.scores import CENT, Shown, apportion, rounded, shown_scores
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 
@@ -309,6 +309,20 @@ def test_gradescope_outputs_are_escaped_markdown() -> None:
     output = next(t["output"] for t in document["tests"] if t["name"] == "adam/quadratic_2d/lr=0.1")
     assert "<script>" not in output and "&lt;script&gt;" in output
     assert "\\*more\\*" in output and "&#124;" in output
+
+
+def test_gradescope_outputs_are_cut_for_the_browser() -> None:
+    huge = "x" * 100_000
+    report = GradeReport(
+        "adaptive", "eve/adaptive.py",
+        (function("gd", check("gd/quadratic_2d/lr=0.1", 10.0, passed=False, message=huge)),),
+        (huge,),
+    )  # fmt: skip
+    document = json.loads(render(report, "gradescope"))
+    (test,) = document["tests"]
+    assert MAX_OUTPUT < len(test["output"]) < MAX_OUTPUT + 100
+    assert test["output"].endswith(f"(cut: {100_000 - MAX_OUTPUT} more characters)")
+    assert len(document["output"]) < 2 * MAX_OUTPUT
 
 
 # --- markdown ------------------------------------------------------------------------------

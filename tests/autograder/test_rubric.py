@@ -11,7 +11,7 @@ import reference
 from autograder.catalog import ASSIGNMENTS
 from autograder.errors import RubricError
 from autograder.expectations import ReferenceExpectations, run_in_process
-from autograder.rubric import load_rubric
+from autograder.rubric import RUBRICS, load_rubric
 
 NAMES = [a.name for a in ASSIGNMENTS]
 # Keywords with a single valid value, which no case can vary.
@@ -19,12 +19,13 @@ FIXED = {("nesterov", "dampening")}  # torch: "Nesterov momentum requires ... ze
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_points_add_up_to_the_catalogue(name: str):
+def test_case_points_add_up_to_the_rubrics_points(name: str):
     rubric = load_rubric(name)
+    assert set(rubric.points) == {f.name for f in rubric.assignment.functions}
     for graded in rubric.assignment.functions:
         cases = rubric.for_function(graded.name)
         assert cases, f"{graded.name} has no case"
-        assert sum(c.points for c in cases) == pytest.approx(graded.points)
+        assert sum(c.points for c in cases) == pytest.approx(rubric.points[graded.name])
         assert any(c.visible for c in cases), f"{graded.name} has no visible case"
         assert any(not c.visible for c in cases), f"{graded.name} has no hidden case"
     names = [c.name for c in rubric.cases]
@@ -82,20 +83,27 @@ def test_optimizers_see_0d_to_3d_shapes_and_float32():
             assert any(c.reference_request.dtype == "float32" for c in cases), graded.name
 
 
+MINIBATCHES = "[functions.minibatches]\npoints = 10\ncases = ["
+
+
 @pytest.mark.parametrize(
-    ("text", "complaint"),
+    ("old", "new", "complaint"),
     [
-        ("[functions.gd]\npoints = 10\ncases = []\n", "no cases"),
-        ("[functions.nope]\ncases = []\n", "not a function of gradient_descent"),
-        ("[weights]\nbogus = 1\n", "not a category"),
-        ("[functions.gd]\ncases = [{ problems = ['no_such_problem'] }]\n", "no_such_problem"),
-        ("[functions.gd]\ncases = [{ lr = 0.1 }]\n", "needs `problems"),
-        ("[functions.gd\n", "not valid TOML"),
+        (MINIBATCHES, MINIBATCHES + "]\nold = [", "no cases"),
+        ("[functions.nesterov]", "[functions.nope]", "not a function of gradient_descent"),
+        ("[weights]", "[weights]\nbogus = 1", "not a category"),
+        ('"monkey_saddle"', '"no_such_problem"', "no_such_problem"),
+        ('{ problems = ["monkey_saddle"], lr = 0.01 }', "{ lr = 0.01 }", "needs `problems"),
+        ("[functions.gd]", "[functions.gd", "not valid TOML"),
     ],
 )
-def test_a_bad_rubric_names_the_file_and_the_problem(tmp_path: Path, text: str, complaint: str):
+def test_a_bad_rubric_names_the_file_and_the_problem(
+    tmp_path: Path, old: str, new: str, complaint: str
+):
+    shipped = (RUBRICS / "gradient_descent.toml").read_text(encoding="utf-8")
+    assert old in shipped
     path = tmp_path / "gradient_descent.toml"
-    path.write_text(text)
+    path.write_text(shipped.replace(old, new, 1))
     with pytest.raises(RubricError, match=complaint) as error:
         load_rubric("gradient_descent", path)
     assert str(path) in str(error.value)

@@ -12,7 +12,7 @@ import pytest
 
 from autograder import submission
 from autograder.errors import SubmissionError
-from autograder.submission import locate_module, notebook_source, open_submission
+from autograder.submission import locate_module, open_submission
 
 MODULE = "def adam(x, grad, state, **hyperparameters):\n    return x - 0.001 * grad\n"
 
@@ -58,11 +58,18 @@ def test_several_nested_modules_are_refused(tmp_path: Path) -> None:
 
 
 def test_a_folder_without_the_module_is_refused_with_what_to_submit(tmp_path: Path) -> None:
-    write(tmp_path / "submissions" / "alice" / "adaptve.py")
     folder = tmp_path / "submissions" / "alice"
+    (folder / "notes").mkdir(parents=True)
     with refused(
         f"no adaptive.py in {folder}: submit the module file adaptive.py or a folder/zip holding it"
     ):
+        locate_module(folder, "adaptive.py")
+
+
+def test_a_folder_of_other_python_files_lists_them_and_the_expected_name(tmp_path: Path) -> None:
+    write(tmp_path / "submissions" / "alice" / "adaptve.py")
+    folder = tmp_path / "submissions" / "alice"
+    with refused(f"no adaptive.py in {folder}; it holds adaptve.py: rename the module to grade"):
         locate_module(folder, "adaptive.py")
 
 
@@ -162,8 +169,8 @@ def test_a_file_that_is_not_a_zip_is_refused(tmp_path: Path) -> None:
 def test_open_submission_removes_what_it_unpacked(tmp_path: Path) -> None:
     archive = make_zip(tmp_path / "alice.zip", {"adaptive.py": MODULE})
     with open_submission(archive, "adaptive.py") as module:
-        assert module.read_text() == MODULE
-    assert not module.exists() and not module.parent.exists()
+        assert module.path.read_text() == MODULE
+    assert not module.path.exists() and not module.path.parent.exists()
 
 
 # --- notebooks ------------------------------------------------------------------------------
@@ -198,13 +205,13 @@ NOTEBOOK_CELLS = (
 
 
 def test_a_notebook_becomes_a_module_without_its_magics(tmp_path: Path) -> None:
-    source = notebook_source(notebook(tmp_path / "adaptive.ipynb", *NOTEBOOK_CELLS))
-    assert "%" not in source.replace("# %", "") and "!pip" not in source
-    assert "echo hello" not in source.replace("# echo hello", "")
+    path = notebook(tmp_path / "adaptive.ipynb", *NOTEBOOK_CELLS)
+    source = locate_module(path, "adaptive.py", workdir=tmp_path / "work").read_text()
+    assert "%" not in source and "!pip" not in source and "echo hello" not in source
     assert "Write adam below" not in source
     namespace: dict[str, object] = {}
     exec(compile(source, "adaptive.py", "exec"), namespace)  # our own notebook, not a student's
-    assert namespace["STEPS"] == 3 and callable(namespace["adam"])
+    assert callable(namespace["adam"])
 
 
 @pytest.mark.parametrize("inside_folder", [False, True], ids=["the notebook", "a folder"])

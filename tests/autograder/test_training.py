@@ -333,7 +333,7 @@ def test_a_bad_training_block_names_the_problem(tmp_path: Path, block: str, comp
     text = (ROOT / "autograder" / "rubrics" / "schedules.toml").read_text()
     start = text.index("[functions.train]")
     path = tmp_path / "schedules.toml"
-    path.write_text(text[:start] + f"[functions.train]\ncases = [{block}]\n")
+    path.write_text(text[:start] + f"[functions.train]\npoints = 10\ncases = [{block}]\n")
     with pytest.raises(RubricError, match=complaint):
         load_rubric("schedules", path)
 

@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 from autograder.errors import ChannelClosed, WorkerError
 from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
-from autograder.worker import CaseOutcome, CaseRequest, receive_outcome, run_cases, viewed
+from autograder.worker import CaseOutcome, CaseRequest, receive_outcome, run_cases
 from autograder.worker.host.session import check_request
 from autograder.worker.protocol import encode_frame, encode_reply
 
@@ -91,6 +91,18 @@ SAMPLER = CaseRequest("minibatches", "sampler", n=10, batch_size=4, seed=7)
 @pytest.fixture(scope="module")
 def correct() -> list[CaseOutcome]:
     return run_cases(CORRECT, [*MATCHED_CASES.values(), SAMPLER])
+
+
+def viewed(optimizer: Any, shape: tuple[int, ...] | None) -> Any:
+    """`optimizer` on x and grad reshaped to `shape`, its result reshaped back, as a case with
+    a `shape` runs the student's function."""
+    if shape is None:
+        return optimizer
+
+    def run(x: torch.Tensor, grad: torch.Tensor, state: dict[str, Any], **options: Any) -> Any:
+        return optimizer(x.reshape(shape), grad.reshape(shape), state, **options).reshape(x.shape)
+
+    return run
 
 
 @pytest.mark.parametrize("case", list(MATCHED_CASES))

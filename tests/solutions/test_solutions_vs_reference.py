@@ -56,7 +56,9 @@ def other_value(name: str, default: Any) -> list[Any]:
 def sweep(graded: GradedFunction) -> list[dict[str, Any]]:
     """The rubric's first visible settings, then each keyword changed alone."""
     base = dict(
-        next(c for c in load_rubric_cases(graded.name) if c.visible).request.hyperparameters
+        next(
+            c for c in load_rubric_cases(graded.name) if c.visible
+        ).reference_request.hyperparameters
     )
     options = [base]
     parameters = inspect.signature(reference.FUNCTIONS[graded.name]).parameters.values()
@@ -125,7 +127,7 @@ def test_solution_equals_the_reference(module: str, graded: GradedFunction):
             found = first_difference(
                 torch.tensor(expected.losses), torch.tensor(got.losses), "loss"
             ) or first_difference(expected.parameters[None], got.parameters[None], "parameters")
-            assert found is None, f"{case.name}: {found.describe()}"
+            assert found is None, f"{case.name}: {found}"
         return
     options_tried = 0
     for options in sweep(graded):
@@ -147,7 +149,7 @@ def test_solution_equals_the_reference(module: str, graded: GradedFunction):
                     continue  # past overflow, equivalent arithmetic may give inf or nan
                 got = run_optimizer(mine, problem, options)
                 found = first_divergence(expected, got)
-                assert found is None, f"{problem.name} {options}: {found.describe()}"
+                assert found is None, f"{problem.name} {options}: {found}"
         else:
             pytest.fail(f"no sweep for functions of kind {graded.kind!r} yet: add one here")
     assert options_tried > 1

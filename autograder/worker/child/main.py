@@ -25,10 +25,11 @@ import torch
 from autograder.config import KIT_ROOT
 from autograder.errors import ChannelClosed
 from autograder.worker import messages
+from autograder.worker.budget import array_budget
 from autograder.worker.child.delegation import DelegationWatch
 from autograder.worker.child.runners import Reply, Student, run_case, student_frame
 from autograder.worker.confine.sandbox import Confinement, confine
-from autograder.worker.protocol import MAX_ARRAYS, MAX_PAYLOAD_BYTES, encode_reply, read_frame
+from autograder.worker.protocol import MAX_ARRAYS, encode_reply, read_frame
 from autograder.worker.records import CaseRequest
 
 FORBIDDEN = ("reference", "solutions")
@@ -153,7 +154,7 @@ def answer(student: Student, request: CaseRequest) -> Reply:
         )
         return Reply({"status": "crashed", "message": f"{student.file}: {text}"})
     size = sum(array.numel() * array.element_size() for array in reply.arrays)
-    if size > MAX_PAYLOAD_BYTES or len(reply.arrays) > MAX_ARRAYS:
+    if size > array_budget(request) or len(reply.arrays) > MAX_ARRAYS:
         what = f"more data than the grader accepts ({size} bytes in {len(reply.arrays)} arrays)"
         message = messages.render(
             "bad_return",

@@ -31,6 +31,7 @@ from autograder.training import (
 )
 from autograder.trajectory import optimizer_steps, snapshot
 from autograder.worker import messages
+from autograder.worker.budget import MAX_STATE_ENTRIES
 from autograder.worker.child.calls import (
     CaseStop,
     Reply,
@@ -122,6 +123,10 @@ def _snapshot(state: Mapping[Any, Any], step: int) -> dict[str, Tensor]:
         raise CaseStop(
             "bad_return", step, what=what, expected="keep tensors, ints and floats in state"
         ) from None
+    if len(copied) > MAX_STATE_ENTRIES:
+        what = f"a state of {len(copied)} numeric entries"
+        expected = f"keep at most {MAX_STATE_ENTRIES} entries in state"
+        raise CaseStop("bad_return", step, what=what, expected=expected)
     return {str(name)[:MAX_STATE_KEY]: value for name, value in copied.items()}
 
 

@@ -11,6 +11,12 @@ After it, in this thread and all it starts, these system calls fail with EPERM:
 - ptrace, process_vm_readv/writev and the pidfd calls: it cannot read or steer another;
 - socket, socketpair and io_uring_setup: no network (UDP included, which Landlock leaves
   open) and no Unix socket (a session bus or docker.sock would run commands outside);
+- keyctl, add_key and request_key (the grader's keyrings), SysV shared memory, semaphores
+  and message queues, POSIX message queues, unshare and setns (no user namespace) and
+  memfd_create: no kernel object that the grading process holds, nor one that outlives the
+  worker;
+- setpriority, sched_setparam, sched_setscheduler, sched_setaffinity, sched_setattr and
+  ioprio_set, on any process: the worker cannot slow the grader nor the workers after it;
 - any call of another ABI (32-bit calls on x86-64);
 - with `processes=False`, fork, vfork and clone without CLONE_THREAD (clone3 fails with
   ENOSYS, so that the C library falls back to clone for threads, which still work): no
@@ -46,6 +52,13 @@ _ARCHITECTURES = {
         "process_vm_writev": 311, "pidfd_send_signal": 424, "pidfd_open": 434,
         "pidfd_getfd": 438, "socket": 41, "socketpair": 53, "io_uring_setup": 425,
         "clone": 56, "fork": 57, "vfork": 58, "clone3": 435,
+        "keyctl": 250, "add_key": 248, "request_key": 249, "shmget": 29, "shmat": 30,
+        "shmctl": 31, "semget": 64, "semop": 65, "semctl": 66, "semtimedop": 220, "msgget": 68,
+        "msgsnd": 69, "msgrcv": 70, "msgctl": 71, "mq_open": 240, "mq_unlink": 241,
+        "mq_timedsend": 242, "mq_timedreceive": 243, "mq_notify": 244, "mq_getsetattr": 245,
+        "unshare": 272, "setns": 308, "memfd_create": 319, "setpriority": 141,
+        "sched_setparam": 142, "sched_setscheduler": 144, "sched_setaffinity": 203,
+        "sched_setattr": 314, "ioprio_set": 251,
     }),
     "aarch64": (0xC00000B7, {
         "kill": 129, "tkill": 130, "tgkill": 131, "rt_sigqueueinfo": 138,
@@ -53,10 +66,24 @@ _ARCHITECTURES = {
         "process_vm_writev": 271, "pidfd_send_signal": 424, "pidfd_open": 434,
         "pidfd_getfd": 438, "socket": 198, "socketpair": 199, "io_uring_setup": 425,
         "clone": 220, "clone3": 435,
+        "keyctl": 219, "add_key": 217, "request_key": 218, "shmget": 194, "shmat": 196,
+        "shmctl": 195, "semget": 190, "semop": 193, "semctl": 191, "semtimedop": 192,
+        "msgget": 186, "msgsnd": 189, "msgrcv": 188, "msgctl": 187, "mq_open": 180,
+        "mq_unlink": 181, "mq_timedsend": 182, "mq_timedreceive": 183, "mq_notify": 184,
+        "mq_getsetattr": 185, "unshare": 97, "setns": 268, "memfd_create": 279,
+        "setpriority": 140, "sched_setparam": 118, "sched_setscheduler": 119,
+        "sched_setaffinity": 122, "sched_setattr": 274, "ioprio_set": 30,
     }),
 }  # fmt: skip
+KERNEL_OBJECTS = ("keyctl", "add_key", "request_key", "shmget", "shmat", "shmctl", "semget",
+                  "semop", "semctl", "semtimedop", "msgget", "msgsnd", "msgrcv", "msgctl",
+                  "mq_open", "mq_unlink", "mq_timedsend", "mq_timedreceive", "mq_notify",
+                  "mq_getsetattr", "unshare", "setns", "memfd_create")  # fmt: skip
+SCHEDULING = ("setpriority", "sched_setparam", "sched_setscheduler", "sched_setaffinity",
+              "sched_setattr", "ioprio_set")  # fmt: skip
 DENIED = ("ptrace", "process_vm_readv", "process_vm_writev", "pidfd_send_signal", "pidfd_open",
-          "pidfd_getfd", "socket", "socketpair", "io_uring_setup")  # fmt: skip
+          "pidfd_getfd", "socket", "socketpair", "io_uring_setup", *KERNEL_OBJECTS,
+          *SCHEDULING)  # fmt: skip
 AT_ITSELF = ("kill", "tkill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")
 
 Jump = str | int  # a label, or 0 for the next instruction

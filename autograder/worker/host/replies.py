@@ -17,6 +17,7 @@ from autograder.status import Status
 from autograder.training import minibatch_count
 from autograder.trajectory import Trajectory
 from autograder.worker import messages
+from autograder.worker.budget import MAX_STATE_ENTRIES, array_budget, header_budget, recorded_steps
 from autograder.worker.protocol import ReadExact, read_reply
 from autograder.worker.records import CaseOutcome, CaseRequest
 
@@ -40,15 +41,26 @@ FLOATS = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
 
 
 def receive_outcome(
-    request: CaseRequest, read_exact: ReadExact, *, case_id: int, file: str
+    request: CaseRequest,
+    read_exact: ReadExact,
+    *,
+    case_id: int,
+    file: str,
+    max_payload: int | None = None,
 ) -> CaseOutcome:
-    """Read one reply and check it; a malformed one is an "invalid_reply" outcome.
+    """Read one reply and check it; a malformed one is an "invalid_reply" outcome, and so is
+    one heavier than its request can make (budget.py) or than `max_payload` bytes of arrays.
 
     ChannelClosed and ChannelTimeout from `read_exact` propagate: they concern the worker
     process, which the caller must replace.
     """
+    payload = array_budget(request)
     try:
-        header, arrays = read_reply(read_exact)
+        header, arrays = read_reply(
+            read_exact,
+            max_header=header_budget(request),
+            max_payload=payload if max_payload is None else min(payload, max_payload),
+        )
         return outcome_from_reply(request, header, arrays, case_id=case_id, file=file)
     except ProtocolError as error:
         reason = messages.one_line(str(error), 200)
@@ -79,10 +91,10 @@ def outcome_from_reply(
     step = optional(header, "step", int)
     if (line is not None and line < 1) or (step is not None and step < 0):
         raise ProtocolError("a negative step or line")
-    data = _Data(header, arrays)
+    data = _Data(header, arrays, recorded_steps(request))
     trajectory = data.trajectory() if request.kind == "optimizer" else None
     losses, parameters = data.training(request) if request.kind == "training" else (None, None)
-    return CaseOutcome(
+    outcome = CaseOutcome(
         request,
         status,
         message=text(header, "message"),
@@ -98,6 +110,24 @@ def outcome_from_reply(
         modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
         delegated=optional_text(header, "delegated"),
     )
+    if status == "ran" and not recorded_all(outcome):
+        raise ProtocolError("the case ran, but the reply lacks what the case records")
+    return outcome
+
+
+def recorded_all(outcome: CaseOutcome) -> bool:
+    """Whether a run that went to its end carries what its request records: a trajectory, the
+    rates, the batches, or the losses and parameters (device and efficiency checks: nothing)."""
+    request = outcome.request
+    if request.measure != "trajectory":
+        return True
+    needed = {
+        "optimizer": (outcome.trajectory,),
+        "schedule": (outcome.lrs,),
+        "sampler": (outcome.batches,),
+        "training": (outcome.losses, outcome.parameters),
+    }[request.kind]
+    return all(value is not None for value in needed)
 
 
 def _modified(
@@ -151,8 +181,8 @@ def optional_text(header: dict[str, Any], key: str) -> str | None:
 class _Data:
     """The arrays a reply refers to by position, each checked for dtype and rank."""
 
-    def __init__(self, header: dict[str, Any], arrays: list[Tensor]) -> None:
-        self.header, self.arrays = header, arrays
+    def __init__(self, header: dict[str, Any], arrays: list[Tensor], steps: int) -> None:
+        self.header, self.arrays, self.steps = header, arrays, steps
 
     def _array(self, ref: object, dtypes: tuple[torch.dtype, ...], rank: int | None) -> Tensor:
         if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(self.arrays):
@@ -173,6 +203,8 @@ class _Data:
         states = self.header["states"]
         if points.ndim < 1 or len(points) < 1 or len(losses) != len(points):
             raise ProtocolError("points and losses do not match")
+        if len(points) > self.steps + 1:
+            raise ProtocolError(f"{len(points)} points for {self.steps} steps")
         if not isinstance(states, list) or len(states) != len(points) - 1:
             raise ProtocolError("there is not one state per step")
         return Trajectory(
@@ -182,8 +214,8 @@ class _Data:
         )
 
     def _state(self, entry: object) -> dict[str, Tensor]:
-        if not isinstance(entry, dict):
-            raise ProtocolError("a state is not a JSON object")
+        if not isinstance(entry, dict) or len(entry) > MAX_STATE_ENTRIES:
+            raise ProtocolError(f"a state is not a JSON object of {MAX_STATE_ENTRIES} entries")
         for name in entry:
             if len(name) > MAX_STATE_KEY:
                 raise ProtocolError("a state entry's name is too long")

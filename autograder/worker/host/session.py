@@ -2,8 +2,9 @@
 
 One worker per submission (importing torch dominates the cost), replaced by a fresh one only
 when a case times out, kills it or answers garbage: that case alone pays. A function that
-timed out, or killed its worker twice, is not run again: its later cases share that outcome,
-so a hang costs one limit and a function that always ends the process two worker starts.
+timed out, or killed its worker or answered garbage twice, is not run again: its later cases
+share that outcome, so a hang costs one limit and a function that always ends the process two
+worker starts.
 Each worker confines itself (sandbox.py) before it imports the module; what a machine could
 not enforce is said once on the grading process's stderr.
 """
@@ -16,7 +17,7 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,10 +32,11 @@ from autograder.config import (
 from autograder.errors import ChannelClosed, ChannelTimeout, ProtocolError, WorkerError
 from autograder.problems import problem as find_problem
 from autograder.worker import messages
+from autograder.worker.budget import MAX_SUBMISSION_BYTES
 from autograder.worker.confine.sandbox import Limits
 from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker, watch
 from autograder.worker.host.replies import optional, optional_text, receive_outcome, text
-from autograder.worker.protocol import encode_frame, read_reply
+from autograder.worker.protocol import ReadExact, encode_frame, read_reply
 from autograder.worker.records import CaseOutcome, CaseRequest
 
 EXIT_GRACE = 1.0
@@ -59,6 +61,7 @@ def run_cases(
     time_budget: float = SUBMISSION_TIME_BUDGET,
     start_time_limit: float = WORKER_START_TIME_LIMIT,
     limits: Limits | None = None,
+    shared: Shared | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
@@ -67,7 +70,9 @@ def run_cases(
     cases together: the cases left when it runs out are not run, each a "timeout";
     `start_time_limit` bounds the worker's own start (importing torch), which is not the
     student's to pay; `limits` bound each worker (default: `Limits.from_environment()`; see
-    sandbox.py for what changes when a case runs on a GPU). Raises
+    sandbox.py for what changes when a case runs on a GPU); `shared` (default: new, from
+    `time_budget`) is what this call shares with other calls for the same submission
+    (`Shared.for_submission`): the budget, the reply bytes and the functions given up. Raises
     WorkerError when a worker cannot start at all, ValueError for a request that names an
     unknown problem or a shape that does not fit it.
     """
@@ -78,9 +83,8 @@ def run_cases(
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
-    given_up: dict[str, CaseOutcome] = {}  # function: the outcome its later cases share
-    kills: collections.Counter[str] = collections.Counter()
-    clock = _Clock(time_budget, case_time_limit)
+    shared = Shared.for_submission(time_budget) if shared is None else shared
+    given_up, kills, clock, meter = shared.given_up, shared.kills, shared.clock, shared.meter
     try:
         for index, request in enumerate(requests):
             if request.function in given_up:
@@ -96,11 +100,11 @@ def run_cases(
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
-            limit = clock.next_limit()
-            outcome, usable = _run_one(worker, index, request, module_path.name, limit)
+            limit = clock.next_limit(case_time_limit)
+            outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
             outcomes.append(outcome)
-            if outcome.status == "crashed" and not usable:
+            if outcome.status in ("crashed", "invalid_reply") and not usable:
                 kills[request.function] += 1
             if outcome.status == "timeout" or kills[request.function] >= KILLS_PER_FUNCTION:
                 given_up[request.function] = outcome
@@ -114,23 +118,38 @@ def run_cases(
 
 
 @dataclass
+class Shared:
+    """What the runs of one submission share, whichever worker runs them: its time budget,
+    the bytes its replies may still take, and the functions given up (a timeout, or two
+    killed workers or garbled replies)."""
+
+    clock: _Clock
+    meter: _Meter = field(default_factory=lambda: _Meter(MAX_SUBMISSION_BYTES))
+    given_up: dict[str, CaseOutcome] = field(default_factory=dict)
+    kills: collections.Counter[str] = field(default_factory=collections.Counter)
+
+    @classmethod
+    def for_submission(cls, time_budget: float) -> Shared:
+        return cls(_Clock(time_budget))
+
+
+@dataclass
 class _Clock:
     """A submission's time: what is left of its budget, and the limit of its next case. The
     budget runs from the first case on: the first worker's start is the kit's to pay."""
 
     budget: float
-    case_limit: float
     started: float | None = None
     timed_out: bool = False
 
     def left(self) -> float:
         return self.budget - (0.0 if self.started is None else time.monotonic() - self.started)
 
-    def next_limit(self) -> float:
+    def next_limit(self, case_limit: float) -> float:
         """The case limit, shorter once a case has timed out, never past the budget."""
         if self.started is None:
             self.started = time.monotonic()
-        limit = min(self.case_limit, LIMIT_AFTER_A_TIMEOUT) if self.timed_out else self.case_limit
+        limit = min(case_limit, LIMIT_AFTER_A_TIMEOUT) if self.timed_out else case_limit
         return max(min(limit, self.left()), 0.0)
 
     def out_of_time(self, request: CaseRequest, file: str) -> CaseOutcome:
@@ -263,8 +282,27 @@ def _exit_reason(worker: WorkerProcess, status: int) -> str:
     return f"killed the worker process ({name})"
 
 
+class _Meter:
+    """The bytes a submission's replies may still take, in all."""
+
+    def __init__(self, left: int) -> None:
+        self.left = left
+
+    def reader(self, worker: WorkerProcess, deadline: float) -> ReadExact:
+        def read_exact(size: int) -> bytes:
+            self.left -= size
+            return worker.read_exact(size, deadline)
+
+        return read_exact
+
+
 def _run_one(
-    worker: WorkerProcess, index: int, request: CaseRequest, file: str, limit: float
+    worker: WorkerProcess,
+    index: int,
+    request: CaseRequest,
+    file: str,
+    limit: float,
+    meter: _Meter,
 ) -> tuple[CaseOutcome, bool]:
     """One case's outcome, and whether the worker can take the next case."""
     deadline = time.monotonic() + limit
@@ -272,7 +310,11 @@ def _run_one(
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
         outcome = receive_outcome(
-            request, lambda size: worker.read_exact(size, deadline), case_id=index, file=file
+            request,
+            meter.reader(worker, deadline),
+            case_id=index,
+            file=file,
+            max_payload=max(meter.left, 0),
         )
     except ChannelTimeout:
         message = messages.render("timeout", file=file, function=function, limit=limit)

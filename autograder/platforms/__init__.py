@@ -1,0 +1,1 @@
+"""What runs on a grading platform's own machines, called by the scripts of its bundle."""
