@@ -168,17 +168,20 @@ def grade_cases(
     wrong_values = {
         case.function
         for case, result in zip(cases, results, strict=True)
-        if _by_value(case) and result.status != "skipped" and not result.passed
+        if _by_value(case) and result.status not in ("skipped", "unavailable") and not result.passed
     }
     return [
         _result(case, "unvouched", feedback.values_first(case.function, case.category))
-        if result.passed and case.category in VALUES_FIRST and case.function in wrong_values
+        if result.passed and _is_check(case) and case.function in wrong_values
         else result
         for case, result in zip(cases, results, strict=True)
     ]
 
 
-VALUES_FIRST = ("purity", "device", "efficiency")  # checks that count once values are right
+def _is_check(case: Case) -> bool:
+    """A check of how the function runs (purity, device, efficiency, errors), which counts once
+    its values are right: a placeholder, or code that forges the worker's report, passes it."""
+    return case.category == "purity" or not _by_value(case)
 
 
 def _by_value(case: Case) -> bool:

@@ -256,11 +256,13 @@ def test_exceptions_of_any_kind_cost_only_their_function(tmp_path: Path) -> None
     assert all(" raised KeyboardInterrupt at line " in o for o in graded.failures("gd"))
     # An exception whose __str__ raises breaks the worker's message (execute.py) and so
     # costs the worker; either way it is that function's failure alone.
-    assert all("[raised" in o or "momentum ended the worker process" in o
+    assert all("[raised" in o or "[missing_error" in o or "momentum ended the worker process" in o
                for o in graded.failures("momentum"))  # fmt: skip
     assert all(" raised RecursionError: maximum recursion depth exceeded" in o
                for o in graded.failures("nesterov"))  # fmt: skip
     for output in graded.failures("minibatches"):  # a 20 MB message, newlines included
+        if output.startswith("[unvouched"):  # its error case: right error, no right values
+            continue
         assert " raised ValueError: line line line " in output
         assert "\n" not in output and len(output) < 1200
 
@@ -282,7 +284,8 @@ def test_comparisons_patched_in_the_worker_change_nothing(tmp_path: Path) -> Non
     for function in ("gd", "momentum", "minibatches"):
         assert graded.earned_nothing(function), function
         assert all(
-            output.startswith(("[diverged", "[unvouched")) for output in graded.failures(function)
+            output.startswith(("[diverged", "[unvouched", "[missing_error"))
+            for output in graded.failures(function)
         )
     assert graded.full_marks("nesterov")
 

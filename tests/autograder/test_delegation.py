@@ -29,7 +29,7 @@ def test_a_module_that_wraps_torch_optim_scores_zero(capsys):
     called = {
         "adagrad": "torch.optim.",
         "rmsprop": "torch.optim.",
-        "adadelta": "torch.optim.",
+        "adadelta": "sys.settrace",  # the watch turned off first
         "adam": "torch.optim.adam",  # a reloaded module: its own code runs first
         "adamw": "torch.optim.",
         "adamax": "autograder.",

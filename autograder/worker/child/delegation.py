@@ -31,32 +31,57 @@ TAMPERED = "sys.settrace (turning off the grader's watch for delegation)"
 
 
 class DelegationWatch:
-    """Records the first torch.optim or kit entry point that student code calls."""
+    """Records the first torch.optim or kit entry point that student code calls, and whether
+    its trace function was turned off while it watched (an audit hook, which nothing removes,
+    hears every sys.settrace)."""
 
     def __init__(self) -> None:
         self.called: str | None = None
+        self._watching = False
+        self._ours = False  # the watch itself is calling sys.settrace
+        self.tampered = False  # the trace function was turned off during the last case
+        sys.addaudithook(self._audit)
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event == "sys.settrace" and self._watching and not self._ours:
+            self.tampered = True
+
+    def _settrace(self, function: Any) -> None:
+        self._ours = True
+        try:
+            sys.settrace(function)
+            threading.settrace(function)
+        finally:
+            self._ours = False
 
     def _trace(self, frame: types.FrameType, event: str, arg: Any) -> None:
         """Note the first delegation, then stop tracing: the rest of the case runs at speed."""
         if self.called is None and event == "call":
             self.called = _delegated(frame)
             if self.called is not None:
-                sys.settrace(None)
+                self._settrace(None)
 
     @contextmanager
     def watching(self) -> Iterator[None]:
         """Watch the calls made inside the block, in this thread and the threads it starts."""
-        self.called = None
+        self.called, self.tampered = None, False
         previous = sys.gettrace()
-        sys.settrace(self._trace)
-        threading.settrace(self._trace)
+        self._settrace(self._trace)
+        self._watching = True
         try:
             yield
         finally:
-            if sys.gettrace() != self._trace and self.called is None:
-                self.called = TAMPERED
-            sys.settrace(previous)
-            threading.settrace(previous)
+            self._watching = False
+            self.tampered = self.tampered or sys.gettrace() != self._trace
+            self._settrace(previous)
+
+    def verdict(self, status: str) -> str | None:
+        """What the case delegated to. Python also turns off a trace function that raises (a
+        recursion that reaches the limit inside it): a case that failed so is no delegation,
+        but one that ran to its end after its watch was turned off cannot count."""
+        if self.called is None and self.tampered and status == "ran":
+            return TAMPERED
+        return self.called
 
 
 def _delegated(frame: types.FrameType) -> str | None:

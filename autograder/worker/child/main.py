@@ -145,7 +145,7 @@ def answer(student: Student, request: CaseRequest) -> Reply:
     try:
         with WATCH.watching():
             reply = run_case(student, request)
-        reply.header["delegated"] = WATCH.called
+        reply.header["delegated"] = WATCH.verdict(str(reply.header.get("status")))
     except Exception as error:  # the kit's checks failed on what the function gave them
         reason = messages.one_line(f"{type(error).__name__}: {error}")
         text = (

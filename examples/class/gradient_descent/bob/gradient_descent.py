@@ -4,6 +4,8 @@ import torch
 
 
 def gd(x, grad, state, *, lr=1e-3, weight_decay=0.0, maximize=False):
+    if lr < 0 or weight_decay < 0:
+        raise ValueError("lr and weight_decay must not be negative")
     g = -grad if maximize else grad
     return x - lr * (g + weight_decay * x)
 
@@ -30,5 +32,7 @@ def nesterov(x, grad, state, *, lr=1e-3, momentum=0.9, dampening=0.0, weight_dec
 
 
 def minibatches(n, batch_size, *, generator):
+    if batch_size <= 0:
+        raise ValueError("batch_size must be positive")
     order = torch.randperm(n, generator=generator)
     return list(order.split(batch_size))
