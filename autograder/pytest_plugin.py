@@ -60,6 +60,9 @@ class AssignmentModule(pytest.File):
         self._report: GradeReport | str | None = None
 
     def collect(self) -> list[FunctionCases]:
+        from autograder.worker.host.forks import warm_up
+
+        warm_up()  # the fork server imports torch while pytest collects
         lines = _definition_lines(self.path)
         nodes = []
         for graded in self.assignment.functions:
