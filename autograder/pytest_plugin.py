@@ -60,9 +60,6 @@ class AssignmentModule(pytest.File):
         self._report: GradeReport | str | None = None
 
     def collect(self) -> list[FunctionCases]:
-        from autograder.worker.host.forks import warm_up
-
-        warm_up()  # the fork server imports torch while pytest collects
         lines = _definition_lines(self.path)
         nodes = []
         for graded in self.assignment.functions:
@@ -85,6 +82,9 @@ class AssignmentModule(pytest.File):
         every selected case of this module; an error that stops grading fails them all with
         its one line, as the CLI prints it."""
         if self._report is None:
+            from autograder.worker.host.forks import warm_up
+
+            warm_up()  # the fork server imports torch while this process imports the kit
             from autograder.commands import visible_report
             from autograder.errors import OptimGraderError
 
