@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.catalog import ASSIGNMENTS, Assignment
+from autograder.worker.host.forks import warm_up
 
 if TYPE_CHECKING:
     from autograder.results import GradeReport
@@ -24,6 +25,7 @@ def grade(
     time_budget: float | None = None,
 ) -> int:
     """Grade on every case against the reference; write each format to `out` or stdout."""
+    warm_up()  # the fork server imports torch while this process loads the reference
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
     from autograder.expectations import shared_reference
     from autograder.grading import grade_submission
@@ -83,6 +85,7 @@ def visible_report(
 def check(path: Path, function: str | None, *, verbose: bool = False) -> int:
     """The student's loop: visible cases against the public expected values; every failing
     case, and a summary line (`verbose`: every case)."""
+    warm_up()  # first: the fork server imports torch while this process reads expected/
     from autograder.check_text import check_lines
 
     try:
@@ -120,6 +123,7 @@ def batch(
 ) -> int:
     """Grade a class folder (or only `students` of it) into `out`; 0 all graded, 1 some could
     not be, 2 bad input, 130 interrupted (Ctrl-C, as shells count it)."""
+    warm_up()
     from autograder.batch import run_batch
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 

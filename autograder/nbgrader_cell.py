@@ -52,6 +52,9 @@ def grade_cells(
 ) -> tuple[str, float]:
     """The text feedback on `function` and the fraction of its points earned, for the
     notebook made of `cells` (numbered as given); quiet on stderr, warnings included."""
+    from autograder.worker.host.forks import warm_up
+
+    warm_up()  # the fork server imports torch while the kernel loads the reference
     from autograder.expectations import shared_reference
     from autograder.grading import grade_submission
     from autograder.reports import render

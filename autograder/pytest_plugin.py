@@ -82,6 +82,9 @@ class AssignmentModule(pytest.File):
         every selected case of this module; an error that stops grading fails them all with
         its one line, as the CLI prints it."""
         if self._report is None:
+            from autograder.worker.host.forks import warm_up
+
+            warm_up()  # the fork server imports torch while this process imports the kit
             from autograder.commands import visible_report
             from autograder.errors import OptimGraderError
 

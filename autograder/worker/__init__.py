@@ -5,15 +5,24 @@
 
 The grading process never unpickles or evaluates what the worker sends: arrays travel as raw
 bytes with a checked dtype and shape (protocol.py), and every reply field is validated
-(replies.py). The worker (child.py) imports torch and the student's module once and runs the
-cases one by one (execute.py); a case that times out, kills the worker or answers garbage gets
-its own status and a fresh worker for the rest (session.py). launch.py alone starts and stops
-the process.
+(replies.py). The worker (child/main.py) imports torch and the student's module once and runs
+the cases one by one (runners.py); a case that times out, kills the worker or answers garbage
+gets its own status and a fresh worker for the rest (session.py). launch.py alone starts and
+stops the process, forked by the fork server (forks.py) or cold.
+
+The names below are imported on first use, so that importing a part of the package (the
+fork server's client, which starts before anything imports torch) does not import torch.
 """
 
-from autograder.worker.host.replies import receive_outcome
-from autograder.worker.host.session import Shared, run_cases
-from autograder.worker.records import CaseOutcome, CaseRequest
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from autograder.worker.host.replies import receive_outcome
+    from autograder.worker.host.session import Shared, run_cases
+    from autograder.worker.records import CaseOutcome, CaseRequest
 
 __all__ = [
     "CaseOutcome",
@@ -22,3 +31,17 @@ __all__ = [
     "receive_outcome",
     "run_cases",
 ]
+
+_HOMES = {
+    "CaseOutcome": "autograder.worker.records",
+    "CaseRequest": "autograder.worker.records",
+    "Shared": "autograder.worker.host.session",
+    "receive_outcome": "autograder.worker.host.replies",
+    "run_cases": "autograder.worker.host.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOMES[name]), name)

@@ -11,7 +11,10 @@ every descendant, reaps them, and exits as the worker did (the same code, or the
 signal), so the grading process still sees how the worker ended.
 
 It runs as a script with only the standard library (no torch, no kit), so that it starts
-in milliseconds; `kill_tree` is also the grading process's fallback.
+in milliseconds; `kill_tree` is also the grading process's fallback. The fork server
+(child/forkserver.py) runs the same guard in a forked process: `prepare`, then the worker,
+then `guard`, which also writes the wait status to a pipe, since its grading process is
+not its parent and cannot wait for it.
 """
 
 from __future__ import annotations
@@ -25,8 +28,9 @@ import signal
 import sys
 import time
 from collections.abc import Sequence
+from typing import NoReturn
 
-__all__ = ["descendants", "kill_tree", "main"]
+__all__ = ["descendants", "guard", "kill_tree", "main", "prepare", "reap_children", "watch"]
 
 _SET_CHILD_SUBREAPER = 36
 SWEEP_ROUNDS = 200
@@ -70,7 +74,7 @@ def descendants(root: int) -> list[int] | None:
     return found
 
 
-def _reap() -> None:
+def reap_children() -> None:
     """Collect every child that has exited (own children and adopted orphans)."""
     with contextlib.suppress(ChildProcessError):
         while os.waitpid(-1, os.WNOHANG)[0]:
@@ -90,7 +94,7 @@ def kill_tree(root: int, *, reap: bool = False) -> bool:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
         if reap:
-            _reap()
+            reap_children()
         time.sleep(0.001)
     return True
 
@@ -101,9 +105,13 @@ def _become_subreaper() -> None:
         libc.prctl(*(ctypes.c_ulong(a) for a in (_SET_CHILD_SUBREAPER, 1, 0, 0, 0)))
 
 
-def _exit_like(status: int) -> None:
-    """Exit with the worker's wait status: its exit code, or death by its signal."""
-    _reap()
+def _exit_like(status: int, report: int | None = None) -> NoReturn:
+    """Exit with the worker's wait status: its exit code, or death by its signal; write the
+    status to fd `report` first, if given (4 bytes, native order)."""
+    reap_children()
+    if report is not None:
+        with contextlib.suppress(OSError):
+            os.write(report, status.to_bytes(4, sys.byteorder, signed=True))
     if os.WIFSIGNALED(status):
         number = os.WTERMSIG(status)
         if number not in (signal.SIGKILL, signal.SIGSTOP):
@@ -113,41 +121,63 @@ def _exit_like(status: int) -> None:
     os._exit(os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1)
 
 
-def _sweep_and_exit(status: int) -> None:
+def _sweep_and_exit(status: int, report: int | None = None) -> NoReturn:
     if not kill_tree(os.getpid(), reap=True):
         with contextlib.suppress(OSError):
             os.killpg(os.getpgid(0), signal.SIGKILL)  # no /proc: at least the own group
-    _exit_like(status)
+    _exit_like(status, report)
 
 
-def _wait(worker: int, grader: int) -> int:
+def watch(grader: int, parent: int) -> int | None:
+    """A pidfd of the grading process, opened while this process's parent is `parent` (so
+    that the pid was not reused meanwhile); None without pidfds. Sweeps and exits if the
+    parent is gone already."""
+    try:
+        watched = os.pidfd_open(grader)
+    except (AttributeError, OSError):  # pidfd_open: Linux 5.3 and later
+        return None
+    if os.getppid() != parent:
+        _sweep_and_exit(KILLED)  # the grading process died before the pidfd was open
+    return watched
+
+
+def prepare(report: int | None = None) -> None:
+    """Become the guard, before the worker starts: no core dump, a subreaper, and SIGTERM
+    ends everything (reporting to fd `report`, if given)."""
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # dying like the worker leaves no core
+    _become_subreaper()
+    signal.signal(signal.SIGTERM, lambda number, frame: _sweep_and_exit(KILLED, report))
+
+
+def guard(worker: int, grader: int | None, report: int | None = None) -> NoReturn:
+    """Give up the pipes (they belong to the worker: its death must close them), wait until
+    the worker ends or the grading process (pidfd `grader`) dies, sweep, exit like it."""
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    os.close(devnull)
+    _sweep_and_exit(_wait(worker, grader), report)
+
+
+def _wait(worker: int, grader: int | None) -> int:
     """The worker's wait status, once it ends; sweep and exit first if the grader dies."""
-    watched = []
-    with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3 and later
-        watched = [os.pidfd_open(worker), os.pidfd_open(grader)]
-    if watched:
-        if os.getppid() != grader:
-            _sweep_and_exit(KILLED)  # the grading process died before the pidfd was open
-        poller = select.poll()
-        for fd in watched:
-            poller.register(fd, select.POLLIN)
-        if watched[0] not in {fd for fd, _ in poller.poll()}:
-            _sweep_and_exit(KILLED)  # the grading process is gone: end everything
+    if grader is not None:
+        with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3 and later
+            watched = os.pidfd_open(worker)
+            poller = select.poll()
+            for fd in (watched, grader):
+                poller.register(fd, select.POLLIN)
+            if watched not in {fd for fd, _ in poller.poll()}:
+                _sweep_and_exit(KILLED)  # the grading process is gone: end everything
     return os.waitpid(worker, 0)[1]
 
 
 def main(argv: Sequence[str]) -> None:
     """reaper.py GRADER_PID -- COMMAND...: run COMMAND as the guarded worker."""
     grader, command = int(argv[0]), list(argv[2:])
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # dying like the worker leaves no core
-    _become_subreaper()
-    signal.signal(signal.SIGTERM, lambda number, frame: _sweep_and_exit(KILLED))
+    prepare()
     worker = os.posix_spawn(command[0], command, os.environ)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    for fd in (0, 1):
-        os.dup2(devnull, fd)  # the pipes belong to the worker: its death must close them
-    os.close(devnull)
-    _sweep_and_exit(_wait(worker, grader))
+    guard(worker, watch(grader, grader))
 
 
 if __name__ == "__main__":

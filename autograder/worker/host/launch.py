@@ -1,12 +1,14 @@
 """Start and stop the worker process, and talk to it through its pipes with deadlines.
 
 `start_worker` is the one place that decides how student code is confined. The worker
-(child.py) runs under a guard (reaper.py) that adopts every process the worker abandons
+(child/main.py) runs under a guard (reaper.py) that adopts every process the worker abandons
 and kills them all when the worker ends; the worker's environment holds no secret of the
 grading process; its HOME and TMPDIR are a fresh scratch folder; and the sandbox plan
 (sandbox.py: limits, Landlock, privileges), which the worker applies to itself before it
-imports student code, is drawn up here. `stop_worker` has the guard end everything, kills
-whatever is left itself, and removes the scratch folder.
+imports student code, is drawn up here. The guard and worker are forked by the fork server
+(forks.py) where it can, else started cold (spawn.py): the same process tree, environment,
+pipes and plan either way. `stop_worker` has the guard end everything, kills whatever is
+left itself, and removes the scratch folder.
 """
 
 from __future__ import annotations
@@ -15,28 +17,45 @@ import collections
 import contextlib
 import os
 import select
-import shutil
 import signal
 import subprocess
-import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Protocol
 
-from autograder.config import KIT_ROOT
 from autograder.errors import ChannelClosed, ChannelTimeout
 from autograder.worker.confine import reaper
 from autograder.worker.confine.sandbox import Confinement, Limits, plan_confinement
+from autograder.worker.host import forks
+from autograder.worker.host.spawn import (
+    drain,
+    guarded,
+    new_scratch,
+    remove_scratch,
+    worker_environment,
+)
 
-REAPER = Path(reaper.__file__).resolve()
+CHILD = "autograder.worker.child.main"
 STDERR_TAIL_CHUNKS = 16
 CHUNK = 1 << 20
 GUARD_GRACE = 5.0
-KEPT_VARIABLES = frozenset({"PATH", "LANG", "LANGUAGE", "TZ", "LD_LIBRARY_PATH", "SYSTEMROOT"})
-KEPT_PREFIXES = ("LC_", "CUDA_", "NVIDIA_", "OMP_", "MKL_", "KMP_", "OPENBLAS_")
+
+
+class GuardProcess(Protocol):
+    """The worker's guard as the grading process drives it: `subprocess.Popen` for a guard
+    started cold, `forks.ForkedGuard` for one the fork server forked."""
+
+    pid: int
+    stdin: IO[bytes] | None
+    stdout: IO[bytes] | None
+    stderr: IO[bytes] | None
+
+    def poll(self) -> int | None: ...
+    def wait(self, timeout: float | None = None) -> int: ...
+    def terminate(self) -> None: ...
+    def kill(self) -> None: ...
 
 
 @dataclass
@@ -44,7 +63,7 @@ class WorkerProcess:
     """A running worker: its guard's process and pipes, its sandbox plan, the last few KiB
     written to stderr, and (once it said hello) a pidfd of the worker process itself."""
 
-    process: subprocess.Popen[bytes]
+    process: GuardProcess
     plan: Confinement
     stderr_tail: collections.deque[bytes] = field(
         default_factory=lambda: collections.deque(maxlen=STDERR_TAIL_CHUNKS)
@@ -101,57 +120,29 @@ def _wait(fd: int, event: int, deadline: float) -> None:
             return
 
 
-def worker_environment(scratch: Path) -> dict[str, str]:
-    """The few variables of the parent that Python and torch need (no tokens, no secrets),
-    the worker's own Python settings, and HOME and TMPDIR in its scratch folder."""
-    environment = {
-        name: value
-        for name, value in os.environ.items()
-        if name in KEPT_VARIABLES or name.startswith(KEPT_PREFIXES)
-    }
-    environment.update(
-        PYTHONPATH=str(KIT_ROOT),  # the child removes it from sys.path once the kit is imported
-        PYTHONSAFEPATH="1",  # the working folder (the student's) is not put on sys.path
-        PYTHONNOUSERSITE="1",
-        PYTHONDONTWRITEBYTECODE="1",  # no __pycache__ in the student's folder
-        PYTHONHASHSEED="0",
-        OMP_NUM_THREADS="1",
-        MKL_NUM_THREADS="1",
-        OPENBLAS_NUM_THREADS="1",
-        HOME=str(scratch),
-        TMPDIR=str(scratch),
-    )
-    return environment
-
-
 def start_worker(
     module_folder: Path, limits: Limits | None = None, *, gpu: bool = False
 ) -> WorkerProcess:
     """Start one guarded worker in its own session, for a module in `module_folder` (`gpu`:
     for cases on a GPU); it inherits no file descriptor but its pipes. The plan travels with
-    the module's path."""
-    scratch = Path(tempfile.mkdtemp(prefix="optim-grader-scratch-"))
+    the module's path. It is forked by the fork server where it can (never for a GPU: a
+    driver does not survive a fork), else started cold; confined the same either way."""
+    scratch = new_scratch()
     plan = plan_confinement(module_folder, scratch, Limits() if limits is None else limits, gpu=gpu)
-    command = [sys.executable, "-m", "autograder.worker.child.main"]
+    environment = worker_environment(scratch)
     try:
-        process = subprocess.Popen(
-            [sys.executable, "-I", "-S", str(REAPER), str(os.getpid()), "--", *command],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            bufsize=0,
-            cwd=module_folder,
-            env=worker_environment(scratch),
-            close_fds=True,
-            start_new_session=True,
-        )
+        process: GuardProcess | None = None
+        if not gpu:
+            process = forks.fork_guard(module_folder, environment)
+        if process is None:
+            process = guarded(CHILD, module_folder, environment, subprocess.PIPE, subprocess.PIPE)
     except BaseException:
-        _remove(scratch)
+        remove_scratch(scratch)
         raise
     worker = WorkerProcess(process, plan)
     if process.stdin is not None:
         os.set_blocking(process.stdin.fileno(), False)
-    threading.Thread(target=_drain, args=(process.stderr, worker.stderr_tail), daemon=True).start()
+    threading.Thread(target=drain, args=(process.stderr, worker.stderr_tail), daemon=True).start()
     return worker
 
 
@@ -160,15 +151,6 @@ def watch(worker: WorkerProcess, pid: int) -> None:
     even if its guard is gone."""
     with contextlib.suppress(AttributeError, OSError):  # pidfd_open: Linux 5.3 and later
         worker.worker_pid, worker.worker_pidfd = pid, os.pidfd_open(pid)
-
-
-def _drain(stream: IO[bytes] | None, tail: collections.deque[bytes]) -> None:
-    """Read the worker's stderr to its end, keeping only the last chunks (a bounded buffer)."""
-    if stream is None:
-        return
-    with stream:
-        while chunk := stream.read(65536):
-            tail.append(chunk)
 
 
 def stop_worker(worker: WorkerProcess, grace: float = 0.0) -> int:
@@ -195,7 +177,7 @@ def stop_worker(worker: WorkerProcess, grace: float = 0.0) -> int:
             if pipe is not None:
                 pipe.close()
         status = process.wait()
-        _remove(worker.plan.scratch)
+        remove_scratch(worker.plan.scratch)
     return status
 
 
@@ -216,12 +198,3 @@ def _kill_stragglers(worker: WorkerProcess) -> None:
         pass  # it has exited: the guard did its work
     finally:
         os.close(pidfd)
-
-
-def _remove(folder: Path) -> None:
-    """Remove a scratch folder, whatever permissions its content was given."""
-    for path, folders, _ in os.walk(folder):
-        for name in folders:
-            with contextlib.suppress(OSError):
-                os.chmod(os.path.join(path, name), 0o700)
-    shutil.rmtree(folder, ignore_errors=True)

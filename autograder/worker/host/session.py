@@ -34,6 +34,7 @@ from autograder.problems import problem as find_problem
 from autograder.worker import messages
 from autograder.worker.budget import MAX_SUBMISSION_BYTES
 from autograder.worker.confine.sandbox import Limits
+from autograder.worker.host import forks
 from autograder.worker.host.launch import WorkerProcess, start_worker, stop_worker, watch
 from autograder.worker.host.replies import optional, optional_text, receive_outcome, text
 from autograder.worker.protocol import ReadExact, encode_frame, read_reply
@@ -187,32 +188,48 @@ def _start(
     module_path: Path, case_time_limit: float, start_time_limit: float, limits: Limits, gpu: bool
 ) -> WorkerProcess:
     """A confined worker that has imported the student's module; LoadFailure or WorkerError
-    if not. Until the worker says it is confined, no student code has run: a failure up to
-    there is the kit's or the machine's (WorkerError)."""
+    if not."""
     if not module_path.is_file():
         raise LoadFailure(_load_facts(module_path.name, "it does not exist"))
-    worker = start_worker(module_path.parent, limits, gpu=gpu)
-    deadline = time.monotonic() + start_time_limit
-    try:
-        hello = _read_status(worker, deadline, "ready")
-        pid = optional(hello, "pid", int)
-        if pid is not None:
-            watch(worker, pid)
-        plan = worker.plan.to_json()
-        worker.send(encode_frame({"module": str(module_path), "sandbox": plan}), deadline)
-        _warn_once(_read_status(worker, deadline, "confined").get("missing"))
-    except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
-        stop_worker(worker)
-        raise WorkerError(
-            f"the grading worker did not start ({error}); its stderr ended with: "
-            f"{worker.stderr_text[-2000:]}"
-        ) from None
+    worker = _confined(module_path, start_time_limit, limits, gpu)
     try:
         _load(worker, module_path, case_time_limit)
     except LoadFailure:
         stop_worker(worker)
         raise
     return worker
+
+
+def _confined(
+    module_path: Path, start_time_limit: float, limits: Limits, gpu: bool
+) -> WorkerProcess:
+    """A worker that says it is confined, or WorkerError. Until then no student code has run:
+    a failure is the kit's or the machine's, and a forked worker that fails is replaced by
+    one started cold (the fork server is given up)."""
+    worker = start_worker(module_path.parent, limits, gpu=gpu)
+    try:
+        _handshake(worker, module_path, time.monotonic() + start_time_limit)
+    except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
+        stop_worker(worker)
+        if isinstance(worker.process, forks.ForkedGuard):
+            forks.give_up()
+            return _confined(module_path, start_time_limit, limits, gpu)
+        raise WorkerError(
+            f"the grading worker did not start ({error}); its stderr ended with: "
+            f"{worker.stderr_text[-2000:]}"
+        ) from None
+    return worker
+
+
+def _handshake(worker: WorkerProcess, module_path: Path, deadline: float) -> None:
+    """Hear the worker's hello, send it the module and its plan, hear that it is confined."""
+    hello = _read_status(worker, deadline, "ready")
+    pid = optional(hello, "pid", int)
+    if pid is not None:
+        watch(worker, pid)
+    plan = worker.plan.to_json()
+    worker.send(encode_frame({"module": str(module_path), "sandbox": plan}), deadline)
+    _warn_once(_read_status(worker, deadline, "confined").get("missing"))
 
 
 def _load(worker: WorkerProcess, module_path: Path, limit: float) -> None:
