@@ -18,13 +18,13 @@ from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
+from autograder.measured_checks import efficiency_verdict, unrecorded, with_fresh_seed
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
 from autograder.worker import CaseOutcome, Shared, messages, run_cases
-from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 DRAWABLE_DIMENSIONS = (1, 2)
 
@@ -73,8 +73,9 @@ def _run_visible_first(
     hidden case, which no process had seen yet. A module that did not load is not loaded
     again for the hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
-    visible = [cases[index].student_request for index in order if cases[index].visible]
-    hidden = [cases[index].student_request for index in order if not cases[index].visible]
+    requests = [with_fresh_seed(case.student_request) for case in cases]
+    visible = [requests[index] for index in order if cases[index].visible]
+    hidden = [requests[index] for index in order if not cases[index].visible]
     shared = Shared.for_submission(time_budget)
     outcomes: list[CaseOutcome] = []
     for requests in (visible, hidden):  # a worker each; none for an empty list
@@ -141,8 +142,9 @@ def grade_cases(
 ) -> list[CaseResult]:
     """Grade each case; a diagnosis may use the cases of the same function that passed. A
     function whose code called torch.optim or the kit in any case scores zero on every case,
-    unless its rubric allows it; its device and efficiency checks earn points only when all
-    its cases compared by value pass."""
+    unless its rubric allows it; its purity, device and efficiency checks earn points only
+    when all its cases compared by value pass (else, when they passed or their verdict is the
+    grading process's own, they are "unvouched")."""
     delegated = {
         case.function: outcome.delegated
         for case, outcome in zip(cases, outcomes, strict=True)
@@ -172,13 +174,21 @@ def grade_cases(
     }
     return [
         _result(case, "unvouched", feedback.values_first(case.function, case.category))
-        if result.passed and case.category in VALUES_FIRST and case.function in wrong_values
+        if (result.passed or _judged_here(case, outcome))
+        and case.category in VALUES_FIRST
+        and case.function in wrong_values
         else result
-        for case, result in zip(cases, results, strict=True)
+        for case, outcome, result in zip(cases, outcomes, results, strict=True)
     ]
 
 
 VALUES_FIRST = ("purity", "device", "efficiency")  # checks that count once values are right
+
+
+def _judged_here(case: Case, outcome: CaseOutcome) -> bool:
+    """Whether the verdict is the grading process's own, on a device or efficiency check the
+    worker ran to its end (its values, its time), rather than a failure the worker saw."""
+    return outcome.ok and case.student_request.measure != "trajectory"
 
 
 def _by_value(case: Case) -> bool:
@@ -208,7 +218,7 @@ def grade_case(
     if case.category == "purity" and divergence is None:
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":
-        return _device_or_efficiency(case, outcome)
+        return _device_or_efficiency(case, outcome, expectations)
     same_function = [c for c in passed if c.function == case.function]
     if not outcome.ok:
         message = outcome.message
@@ -250,14 +260,30 @@ def _purity(case: Case, outcome: CaseOutcome) -> CaseResult:
     return _result(case, "passed", f"{case.function}: leaves x and grad unchanged")
 
 
-def _device_or_efficiency(case: Case, outcome: CaseOutcome) -> CaseResult:
-    """A device or efficiency check: passed if it ran to its end, else what stopped it."""
+def _device_or_efficiency(
+    case: Case, outcome: CaseOutcome, expectations: Expectations
+) -> CaseResult:
+    """A device or efficiency check: what stopped it, or the grading process's own verdict on
+    a run the worker reports complete (its "ran" alone vouches for nothing: student code
+    shares the worker). A device check's emulated run must match the reference's values; an
+    efficiency check is timed and checked in measured_checks.py."""
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
     function = case.function
-    if case.student_request.measure == "efficiency":
-        speed = f"within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
-        return _result(case, "passed", f"{function}: {speed}")
+    efficiency = case.student_request.measure == "efficiency"
+    if (outcome.final if efficiency else outcome.trajectory) is None:
+        return _result(case, "invalid_reply", unrecorded(function))
+    if efficiency:
+        last = expectations.efficiency_last(outcome.request)
+        return _result(case, *efficiency_verdict(outcome, last))
+    expected = expectations.expected(case)
+    if expected.trajectory is not None:  # `check` has no values for a device check
+        divergence = _divergence(case, expected, outcome)
+        if divergence is not None:
+            message = feedback.divergence_message(
+                function, case.reference_request.kind, divergence, Diagnosis(None)
+            )
+            return _result(case, "diverged", f"on the emulated GPU: {message}", divergence)
     return _result(case, "passed", f"{function}: runs without a host round trip; state follows x")
 
 

@@ -304,8 +304,10 @@ def _run_one(
     limit: float,
     meter: _Meter,
 ) -> tuple[CaseOutcome, bool]:
-    """One case's outcome, and whether the worker can take the next case."""
-    deadline = time.monotonic() + limit
+    """One case's outcome, timed here (the efficiency check's clock, which the worker cannot
+    touch), and whether the worker can take the next case."""
+    started = time.monotonic()
+    deadline = started + limit
     function = request.function
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
@@ -323,4 +325,5 @@ def _run_one(
         how = _exit_reason(worker, stop_worker(worker, EXIT_GRACE))
         message = messages.render("crashed", file=file, function=function, how=how, where="")
         return CaseOutcome(request, "crashed", message), False
-    return outcome, outcome.status != "invalid_reply"
+    elapsed = time.monotonic() - started
+    return replace(outcome, elapsed=elapsed), outcome.status != "invalid_reply"

@@ -1,0 +1,106 @@
+"""The grading process's verdicts on efficiency checks, from what it measured itself.
+
+Student code shares the worker with the kit's runners and may patch them (docs/threat-model.md),
+so the worker's "ran" vouches for nothing. An efficiency check passes when the case's round
+trip, timed by the grading process (session.py), stays within SLOWDOWN_LIMIT times
+MEASURED_STEPS steps of a vectorised baseline timed here, plus ALLOWANCE for the worker's own
+work (the probe, drawing x, sending it back) and a loaded machine; and when the run's last x
+matches the reference's on coordinates the grading process drew once the reply had arrived
+(replies.py). The round trip bounds the student's time from above, and the seed of the run is
+drawn per grade, so no work can be done ahead or skipped unseen.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import secrets
+import threading
+import time
+from dataclasses import replace
+
+import torch
+from torch import Tensor
+
+from autograder.compare import first_difference
+from autograder.status import Status
+from autograder.worker.child.efficiency_runner import MEASURED_STEPS, SLOWDOWN_LIMIT, baseline_step
+from autograder.worker.records import CaseOutcome, CaseRequest
+
+ALLOWANCE = 0.1  # seconds; the simplest loop over 250,000 coordinates takes 0.1 s a step
+BASELINE_REPEATS = 5
+_timing = threading.Lock()
+
+
+def with_fresh_seed(request: CaseRequest) -> CaseRequest:
+    """An efficiency request with a seed drawn now, so that its x cannot be known before the
+    case arrives; any other request as it is."""
+    if request.measure != "efficiency":
+        return request
+    return replace(request, seed=secrets.randbelow(2**31))
+
+
+@functools.cache
+def baseline_seconds(size: int, dtype: str) -> float:
+    """The fastest of BASELINE_REPEATS baseline steps on `size` coordinates of `dtype` on the
+    CPU with one thread, as the worker runs: measured once per process and size."""
+    with _timing:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            x = torch.randn(size, dtype=getattr(torch, dtype))
+            state: dict[str, Tensor] = {}
+            baseline_step(x, x, state)
+            fastest = math.inf
+            for _ in range(BASELINE_REPEATS):
+                started = time.perf_counter()
+                baseline_step(x, x, state)
+                fastest = min(fastest, time.perf_counter() - started)
+        finally:
+            torch.set_num_threads(threads)
+    return fastest
+
+
+def time_limit(request: CaseRequest) -> float:
+    """The longest round trip an efficiency case may take, in seconds. A case on a GPU is held
+    to the CPU's baseline, which a GPU only beats."""
+    baseline = baseline_seconds(request.size, request.dtype)
+    return SLOWDOWN_LIMIT * MEASURED_STEPS * baseline + ALLOWANCE
+
+
+def unrecorded(function: str) -> str:
+    """A device or efficiency check that the worker reports complete without its records."""
+    return (
+        f"{function}: the worker reported the check complete without the values it records "
+        "(does the module change the grader's code?)"
+    )
+
+
+def efficiency_verdict(outcome: CaseOutcome, expected_last: Tensor | None) -> tuple[Status, str]:
+    """ "passed", "slow" or "diverged", and what to tell, for an efficiency case that ran;
+    `expected_last` is the reference's last x on the same run (None: not checked, as in
+    `check`, which has no reference)."""
+    request, function = outcome.request, outcome.request.function
+    size = f"{request.size:,} coordinates"
+    limit = time_limit(request)
+    if outcome.elapsed is not None and outcome.elapsed > limit:
+        baseline = baseline_seconds(request.size, request.dtype)
+        return "slow", (
+            f"{function}: {MEASURED_STEPS} steps on {size} took {outcome.elapsed:.2f} s, over "
+            f"the limit of {limit:.2f} s ({SLOWDOWN_LIMIT:g}x a vectorised step of "
+            f"{baseline * 1e3:.2g} ms, plus {ALLOWANCE:g} s): is there a Python loop over "
+            "elements? compute with whole-tensor operations"
+        )
+    sample = outcome.final
+    if expected_last is not None and sample is not None:
+        expected = expected_last.reshape(-1)[sample.indices]
+        differs = first_difference(expected[None], sample.values[None], "x",
+                                   getattr(torch, request.dtype))  # fmt: skip
+        if differs is not None:
+            where = int(sample.indices[differs.index[0]]) if differs.index else 0
+            return "diverged", (
+                f"{function}: after {MEASURED_STEPS} steps on {size}, x[{where}] is "
+                f"{differs.got:.6g}, expected {differs.expected:.6g}: a step must compute "
+                "every coordinate, whatever the size of x"
+            )
+    return "passed", f"{function}: within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
