@@ -61,6 +61,7 @@ class ReferenceExpectations:
         self._disk = {kind: DiskCache(kind) for kind in ("expected", "variants")}
         self._expected: dict[CaseRequest, CaseOutcome] = {}
         self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
+        self._last: dict[CaseRequest, Tensor] = {}
         # A batch grades submissions in threads: each case is computed once, under the lock.
         self._filling = threading.Lock()
 
@@ -88,8 +89,15 @@ class ReferenceExpectations:
         return self._variants[request]
 
     def efficiency_last(self, request: CaseRequest) -> Tensor:
-        """The reference's last x on the efficiency run of `request`, on the CPU: computed
-        each time, since the run's seed is drawn per grade."""
+        """The reference's last x on the efficiency run of `request`, on the CPU, once per
+        request per process (never on disk: the run's seed is drawn per process)."""
+        if request not in self._last:
+            with self._filling:
+                if request not in self._last:
+                    self._last[request] = self._computed_last(request)
+        return self._last[request]
+
+    def _computed_last(self, request: CaseRequest) -> Tensor:
         function = self._functions[request.function]
         on_cpu = replace(request, device="cpu")
         state: dict[Any, Any] = {}

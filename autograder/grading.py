@@ -18,7 +18,7 @@ from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
-from autograder.measured_checks import efficiency_verdict, unrecorded, with_fresh_seed
+from autograder.measured_checks import efficiency_verdict, unrecorded, with_secret_seed
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
@@ -73,7 +73,7 @@ def _run_visible_first(
     hidden case, which no process had seen yet. A module that did not load is not loaded
     again for the hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
-    requests = [with_fresh_seed(case.student_request) for case in cases]
+    requests = [with_secret_seed(case.student_request) for case in cases]
     visible = [requests[index] for index in order if cases[index].visible]
     hidden = [requests[index] for index in order if not cases[index].visible]
     shared = Shared.for_submission(time_budget)
@@ -274,8 +274,7 @@ def _device_or_efficiency(
     if (outcome.final if efficiency else outcome.trajectory) is None:
         return _result(case, "invalid_reply", unrecorded(function))
     if efficiency:
-        last = expectations.efficiency_last(outcome.request)
-        return _result(case, *efficiency_verdict(outcome, last))
+        return _result(case, *efficiency_verdict(outcome, expectations))
     expected = expectations.expected(case)
     if expected.trajectory is not None:  # `check` has no values for a device check
         divergence = _divergence(case, expected, outcome)

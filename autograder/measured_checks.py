@@ -7,7 +7,7 @@ MEASURED_STEPS steps of a vectorised baseline timed here, plus ALLOWANCE for the
 work (the probe, drawing x, sending it back) and a loaded machine; and when the run's last x
 matches the reference's on coordinates the grading process drew once the reply had arrived
 (replies.py). The round trip bounds the student's time from above, and the seed of the run is
-drawn per grade, so no work can be done ahead or skipped unseen.
+drawn when the grading process starts, so no work can be done ahead or skipped unseen.
 """
 
 from __future__ import annotations
@@ -17,7 +17,10 @@ import math
 import secrets
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
@@ -27,37 +30,52 @@ from autograder.status import Status
 from autograder.worker.child.efficiency_runner import MEASURED_STEPS, SLOWDOWN_LIMIT, baseline_step
 from autograder.worker.records import CaseOutcome, CaseRequest
 
+if TYPE_CHECKING:
+    from autograder.expectations import Expectations
+
 ALLOWANCE = 0.1  # seconds; the simplest loop over 250,000 coordinates takes 0.1 s a step
 BASELINE_REPEATS = 5
-_timing = threading.Lock()
+_one_thread = threading.Lock()
 
 
-def with_fresh_seed(request: CaseRequest) -> CaseRequest:
-    """An efficiency request with a seed drawn now, so that its x cannot be known before the
-    case arrives; any other request as it is."""
+SEED = secrets.randbelow(2**31)  # of every efficiency run of this grading process
+
+
+def with_secret_seed(request: CaseRequest) -> CaseRequest:
+    """An efficiency request with this process's SEED, drawn when it started: its x cannot be
+    known before the case arrives, and the reference's run serves every submission the
+    process grades; any other request as it is."""
     if request.measure != "efficiency":
         return request
-    return replace(request, seed=secrets.randbelow(2**31))
+    return replace(request, seed=SEED)
+
+
+@contextmanager
+def one_thread() -> Iterator[None]:
+    """torch on one intra-op thread until the block ends, as in the worker: on a busy machine,
+    threads that wait on each other make a large elementwise step hundreds of times slower."""
+    with _one_thread:
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
 
 
 @functools.cache
 def baseline_seconds(size: int, dtype: str) -> float:
     """The fastest of BASELINE_REPEATS baseline steps on `size` coordinates of `dtype` on the
     CPU with one thread, as the worker runs: measured once per process and size."""
-    with _timing:
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            x = torch.randn(size, dtype=getattr(torch, dtype))
-            state: dict[str, Tensor] = {}
+    with one_thread():
+        x = torch.randn(size, dtype=getattr(torch, dtype))
+        state: dict[str, Tensor] = {}
+        baseline_step(x, x, state)
+        fastest = math.inf
+        for _ in range(BASELINE_REPEATS):
+            started = time.perf_counter()
             baseline_step(x, x, state)
-            fastest = math.inf
-            for _ in range(BASELINE_REPEATS):
-                started = time.perf_counter()
-                baseline_step(x, x, state)
-                fastest = min(fastest, time.perf_counter() - started)
-        finally:
-            torch.set_num_threads(threads)
+            fastest = min(fastest, time.perf_counter() - started)
     return fastest
 
 
@@ -76,10 +94,10 @@ def unrecorded(function: str) -> str:
     )
 
 
-def efficiency_verdict(outcome: CaseOutcome, expected_last: Tensor | None) -> tuple[Status, str]:
-    """ "passed", "slow" or "diverged", and what to tell, for an efficiency case that ran;
-    `expected_last` is the reference's last x on the same run (None: not checked, as in
-    `check`, which has no reference)."""
+def efficiency_verdict(outcome: CaseOutcome, expectations: Expectations) -> tuple[Status, str]:
+    """The status ("passed", "slow" or "diverged") and message of an efficiency case that ran
+    and sent its last x; that x is checked against the reference's on the same run where
+    there is a reference (`check` has none)."""
     request, function = outcome.request, outcome.request.function
     size = f"{request.size:,} coordinates"
     limit = time_limit(request)
@@ -91,16 +109,31 @@ def efficiency_verdict(outcome: CaseOutcome, expected_last: Tensor | None) -> tu
             f"{baseline * 1e3:.2g} ms, plus {ALLOWANCE:g} s): is there a Python loop over "
             "elements? compute with whole-tensor operations"
         )
-    sample = outcome.final
-    if expected_last is not None and sample is not None:
-        expected = expected_last.reshape(-1)[sample.indices]
-        differs = first_difference(expected[None], sample.values[None], "x",
-                                   getattr(torch, request.dtype))  # fmt: skip
-        if differs is not None:
-            where = int(sample.indices[differs.index[0]]) if differs.index else 0
-            return "diverged", (
-                f"{function}: after {MEASURED_STEPS} steps on {size}, x[{where}] is "
-                f"{differs.got:.6g}, expected {differs.expected:.6g}: a step must compute "
-                "every coordinate, whatever the size of x"
-            )
+    with one_thread():
+        differs = _first_wrong_coordinate(outcome, expectations)
+    if differs is not None:
+        where, got, expected = differs
+        return "diverged", (
+            f"{function}: after {MEASURED_STEPS} steps on {size}, x[{where}] is {got:.6g}, "
+            f"expected {expected:.6g}: a step must compute every coordinate, whatever the size "
+            "of x"
+        )
     return "passed", f"{function}: within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
+
+
+def _first_wrong_coordinate(
+    outcome: CaseOutcome, expectations: Expectations
+) -> tuple[int, float, float] | None:
+    """(coordinate, got, expected) for the first sampled coordinate of the last x that leaves
+    the reference's, None when all agree or there is no reference."""
+    sample, request = outcome.final, outcome.request
+    expected_last = expectations.efficiency_last(request)
+    if expected_last is None or sample is None:
+        return None
+    expected = expected_last.reshape(-1)[sample.indices]
+    dtype = getattr(torch, request.dtype)
+    differs = first_difference(expected[None], sample.values[None], "x", dtype)
+    if differs is None:
+        return None
+    where = int(sample.indices[differs.index[0]]) if differs.index else 0
+    return where, differs.got, differs.expected

@@ -108,10 +108,7 @@ def run_efficiency(
     check_signature(function, request, {"x": start, "grad": start, "state": {}}, hyperparameters)
     probe = start[: min(request.size, PROBE_SIZE)]
     for size in sizes(len(probe)):
-        final = size == len(probe)
-        took, baseline, over = _time_steps(
-            student, function, request, problem, probe[:size], settle_early=not final
-        )
+        took, baseline, over = _time_steps(student, function, request, problem, probe[:size])
         if over:
             raise CaseStop(
                 "slow", None, ratio=_about(took / baseline), time=_seconds(took), size=f"{size:,}",
@@ -140,14 +137,12 @@ def _time_steps(
     request: CaseRequest,
     problem: Problem,
     x: Tensor,
-    *,
-    settle_early: bool,
 ) -> tuple[float, float, bool]:
     """The fastest student step and the fastest baseline step, and whether the student is over
     the budget: REPEATS rounds of one baseline step then one student step on the same gradient,
     after a first round that makes both states. Over means the fastest student step took more
-    than SLOWDOWN_LIMIT times the fastest baseline step plus SLACK; with `settle_early`, a step
-    within that ends the rounds. Noise only ever adds time, so the fastest steps are the
+    than SLOWDOWN_LIMIT times the fastest baseline step plus SLACK; a step within that ends
+    the rounds. Noise only ever adds time, so the fastest steps are the
     truest, and a loaded machine does not fail an honest step."""
     state: dict[Any, Any] = {}
     baseline_state: dict[str, Any] = {}
@@ -165,7 +160,7 @@ def _time_steps(
         x = checked_return(request, step, result, x, finite_inputs=False).detach()
         if step > 1:
             fastest, fastest_baseline = min(fastest, took), min(fastest_baseline, baseline)
-            if settle_early and fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:
+            if fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:
                 break
     return fastest, fastest_baseline, fastest > SLOWDOWN_LIMIT * fastest_baseline + SLACK
 
