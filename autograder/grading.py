@@ -19,6 +19,7 @@ from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.measured_checks import efficiency_verdict, unrecorded, with_secret_seed
+from autograder.outcome_reduction import only_what_grading_reads
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
@@ -77,13 +78,14 @@ def _run_visible_first(
     visible = [requests[index] for index in order if cases[index].visible]
     hidden = [requests[index] for index in order if not cases[index].visible]
     shared = Shared.for_submission(time_budget)
+    keep = only_what_grading_reads(cases)
     outcomes: list[CaseOutcome] = []
     for requests in (visible, hidden):  # a worker each; none for an empty list
         if outcomes and all(o.status == "load_error" for o in outcomes):
             outcomes += [replace(outcomes[0], request=request) for request in requests]
         elif requests:
             outcomes += run_cases(
-                module_path, requests, case_time_limit=case_time_limit, shared=shared
+                module_path, requests, case_time_limit=case_time_limit, shared=shared, keep=keep
             )
     by_index = dict(zip(order, outcomes, strict=True))
     return [by_index[index] for index in range(len(cases))]
