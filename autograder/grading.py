@@ -18,7 +18,12 @@ from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
-from autograder.measured_checks import efficiency_verdict, unrecorded, with_secret_seed
+from autograder.measured_checks import (
+    efficiency_verdict,
+    tampered,
+    unrecorded,
+    with_secret_seed,
+)
 from autograder.outcome_reduction import only_what_grading_reads
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
@@ -267,8 +272,9 @@ def _device_or_efficiency(
 ) -> CaseResult:
     """A device or efficiency check: what stopped it, or the grading process's own verdict on
     a run the worker reports complete (its "ran" alone vouches for nothing: student code
-    shares the worker). A device check's emulated run must match the reference's values; an
-    efficiency check is timed and checked in measured_checks.py."""
+    shares the worker). A device check's emulated run must match the reference's values, and
+    fails when the worker found the check's own code changed (integrity.py); an efficiency
+    check is timed and checked in measured_checks.py."""
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
     function = case.function
@@ -285,6 +291,8 @@ def _device_or_efficiency(
                 function, case.reference_request.kind, divergence, Diagnosis(None)
             )
             return _result(case, "diverged", f"on the emulated GPU: {message}", divergence)
+    if outcome.tampered is not None:
+        return _result(case, "invalid_reply", tampered(function, outcome.tampered))
     return _result(case, "passed", f"{function}: runs without a host round trip; state follows x")
 
 

@@ -94,6 +94,14 @@ def unrecorded(function: str) -> str:
     )
 
 
+def tampered(function: str, what: str) -> str:
+    """A device check after which the worker found its own machinery changed."""
+    return (
+        f"{function}: the module changed the grader's device check ({what}), which can then "
+        "no longer see a host round trip; leave the grader's code alone"
+    )
+
+
 def efficiency_verdict(outcome: CaseOutcome, expectations: Expectations) -> tuple[Status, str]:
     """The status ("passed", "slow" or "diverged") and message of an efficiency case that ran
     and sent its last x; that x is checked against the reference's on the same run where

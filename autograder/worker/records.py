@@ -177,7 +177,8 @@ class CaseOutcome:
     costs the purity check alone, since the run goes on with what the function returned.
     `delegated` names the torch.optim or kit entry point the student's code called, if any.
     An efficiency check's `final` holds coordinates of its last x, sampled by the grading
-    process; `elapsed` is the case's round trip in seconds, timed by the grading process.
+    process; `elapsed` is the case's round trip in seconds, timed by the grading process;
+    `tampered` names what of the device check the worker found changed after a device case.
     """
 
     request: CaseRequest
@@ -196,6 +197,7 @@ class CaseOutcome:
     delegated: str | None = None
     final: FinalSample | None = None
     elapsed: float | None = None
+    tampered: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -53,7 +53,8 @@ def test_a_loop_under_lying_clocks_and_a_step_that_skips_large_tensors_fail(
 
 
 def test_runners_swapped_for_forgeries_earn_nothing(tmp_path: Path) -> None:
-    # gd's efficiency runner skips the worker's probe; momentum's device runner makes up a run
+    # gd's efficiency runner skips the worker's probe and its device check is a plain CPU run;
+    # momentum's device runner makes up a run
     graded = grade("runner_swapper", tmp_path)
     assert values_right(graded, "gd") and values_right(graded, "momentum")
     [slow] = checks(graded, "gd", "efficiency")
@@ -61,9 +62,16 @@ def test_runners_swapped_for_forgeries_earn_nothing(tmp_path: Path) -> None:
     made_up = checks(graded, "momentum", "device")
     assert made_up and all(t["score"] == 0 for t in made_up)
     assert all("[diverged] on the emulated GPU: momentum:" in str(t["output"]) for t in made_up)
+    on_the_cpu = checks(graded, "gd", "device")
+    assert on_the_cpu and all(t["score"] == 0 for t in on_the_cpu)
+    changed = "the module changed the grader's device check (runner device)"
+    assert all(changed in str(t["output"]) for t in on_the_cpu)
     [fast] = checks(graded, "momentum", "efficiency")
     assert fast["status"] == "passed"
-    assert graded.full_marks("nesterov") and graded.full_marks("minibatches")
+    # the CONTROL keeps all but the device check, which the module changed under it too
+    assert values_right(graded, "nesterov") and graded.full_marks("minibatches")
+    assert all(changed in str(t["output"]) for t in checks(graded, "nesterov", "device"))
+    assert checks(graded, "nesterov", "efficiency")[0]["status"] == "passed"
 
 
 def test_junk_state_costs_the_grading_process_nothing_and_the_real_entries_count(

@@ -112,6 +112,7 @@ def outcome_from_reply(
         modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
         delegated=optional_text(header, "delegated"),
         final=data.final(request) if request.measure == "efficiency" else None,
+        tampered=optional_text(header, "tampered"),
     )
     if status == "ran" and not recorded_all(outcome):
         raise ProtocolError("the case ran, but the reply lacks what the case records")
