@@ -24,7 +24,7 @@ from autograder.worker import CaseOutcome, CaseRequest
 from autograder.worker.child.calls import base_lr
 from autograder.worker.child.efficiency_runner import efficiency_start, measured_steps
 from autograder.worker.child.runners import Student, run_case
-from autograder.worker.host.replies import outcome_from_reply
+from autograder.worker.host.replies import outcome_from_reply, sampled_coordinates
 
 
 class Expectations(Protocol):
@@ -35,7 +35,8 @@ class Expectations(Protocol):
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]: ...
 
     def efficiency_last(self, request: CaseRequest) -> Tensor | None:
-        """The reference's last x on an efficiency run (None where there is no reference)."""
+        """The reference's last x on an efficiency run, at the coordinates the grading process
+        samples (replies.sampled_coordinates); None where there is no reference."""
         ...
 
 
@@ -89,8 +90,9 @@ class ReferenceExpectations:
         return self._variants[request]
 
     def efficiency_last(self, request: CaseRequest) -> Tensor:
-        """The reference's last x on the efficiency run of `request`, on the CPU, once per
-        request per process (never on disk: the run's seed is drawn per process)."""
+        """The reference's last x on the efficiency run of `request`, on the CPU, at the
+        sampled coordinates: once per request per process (never on disk: the run's seed
+        and the sample are drawn per process)."""
         if request not in self._last:
             with self._filling:
                 if request not in self._last:
@@ -107,7 +109,8 @@ class ReferenceExpectations:
             return result
 
         lr = base_lr(function, request.hyperparameters)
-        return measured_steps(call, on_cpu, efficiency_start(on_cpu), lr)
+        last = measured_steps(call, on_cpu, efficiency_start(on_cpu), lr)
+        return last[sampled_coordinates(request.size)]
 
     def _computed_expected(self, request: CaseRequest) -> CaseOutcome:
         """The reference's outcome, from the disk cache or run now."""

@@ -156,7 +156,7 @@ def as_tuples(value: Any) -> Any:
 @dataclass(frozen=True)
 class FinalSample:
     """Coordinates of an efficiency run's last x (`values` at `indices`, both 1-D), drawn by
-    the grading process when the reply arrived: the worker cannot know which ones count."""
+    the grading process and never sent: the worker cannot know which ones count."""
 
     indices: Tensor
     values: Tensor

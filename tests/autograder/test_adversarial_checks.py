@@ -41,10 +41,10 @@ def test_a_loop_under_lying_clocks_and_a_step_that_skips_large_tensors_fail(
     assert values_right(graded, "gd") and values_right(graded, "momentum")
     [slow] = checks(graded, "gd", "efficiency")
     assert slow["status"] == "failed" and slow["score"] == 0
-    assert "[slow] gd: 5 steps on 250,000 coordinates took" in str(slow["output"])
+    assert "[slow] gd: 8 steps on 250,000 coordinates took" in str(slow["output"])
     [skipped_work] = checks(graded, "momentum", "efficiency")
     assert skipped_work["score"] == 0
-    assert "[diverged] momentum: after 5 steps on 250,000 coordinates" in str(
+    assert "[diverged] momentum: after 8 steps on 250,000 coordinates" in str(
         skipped_work["output"]
     )
     assert "a step must compute every coordinate" in str(skipped_work["output"])
@@ -58,7 +58,7 @@ def test_runners_swapped_for_forgeries_earn_nothing(tmp_path: Path) -> None:
     graded = grade("runner_swapper", tmp_path)
     assert values_right(graded, "gd") and values_right(graded, "momentum")
     [slow] = checks(graded, "gd", "efficiency")
-    assert slow["score"] == 0 and "[slow] gd: 5 steps on 250,000" in str(slow["output"])
+    assert slow["score"] == 0 and "[slow] gd: 8 steps on 250,000" in str(slow["output"])
     made_up = checks(graded, "momentum", "device")
     assert made_up and all(t["score"] == 0 for t in made_up)
     assert all("[diverged] on the emulated GPU: momentum:" in str(t["output"]) for t in made_up)

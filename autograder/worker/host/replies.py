@@ -6,6 +6,7 @@ protocol in any way becomes an "invalid_reply" outcome; no exception escapes for
 
 from __future__ import annotations
 
+import functools
 import secrets
 from typing import Any
 
@@ -40,6 +41,18 @@ REPORTED: frozenset[Status] = frozenset(
 ARGUMENTS = ("x", "grad")
 FLOATS = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
 FINAL_SAMPLE = 4096  # coordinates of an efficiency run's last x kept for the comparison
+_SAMPLE_SEED = secrets.randbits(63)  # drawn when the grading process starts, never sent
+
+
+@functools.cache
+def sampled_coordinates(size: int) -> Tensor:
+    """The coordinates of an efficiency run's last x that this grading process checks, out of
+    `size`: drawn from a seed the worker never sees, the same for every submission, so that
+    the reference's values there are computed once."""
+    if size <= FINAL_SAMPLE:
+        return torch.arange(size)
+    generator = torch.Generator().manual_seed(_SAMPLE_SEED)
+    return torch.randint(size, (FINAL_SAMPLE,), generator=generator)
 
 
 def receive_outcome(
@@ -227,19 +240,14 @@ class _Data:
         return {name: self._array(ref, (torch.float64,), None) for name, ref in entry.items()}
 
     def final(self, request: CaseRequest) -> FinalSample | None:
-        """FINAL_SAMPLE coordinates of an efficiency run's last x, drawn here and now: the
-        rest is dropped at once, and the worker cannot tell which coordinates are checked."""
+        """The sampled coordinates of an efficiency run's last x: the rest is dropped at
+        once, and the worker cannot tell which coordinates are checked."""
         if not self._present("final"):
             return None
         last = self._array(self.header["final"], (getattr(torch, request.dtype),), 1)
         if len(last) != request.size:
             raise ProtocolError(f"a last x of {len(last)} coordinates for {request.size}")
-        generator = torch.Generator().manual_seed(secrets.randbits(63))
-        indices = (
-            torch.arange(request.size)
-            if request.size <= FINAL_SAMPLE
-            else torch.randint(request.size, (FINAL_SAMPLE,), generator=generator)
-        )
+        indices = sampled_coordinates(request.size)
         return FinalSample(indices, last[indices])
 
     def lrs(self) -> tuple[float, ...] | None:
