@@ -11,16 +11,20 @@ from __future__ import annotations
 import threading
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from functools import cache
 from pathlib import Path
 from typing import Any, Protocol
 
+from torch import Tensor
+
 from autograder.results import Diagnosis
 from autograder.rubric import Case
 from autograder.worker import CaseOutcome, CaseRequest
+from autograder.worker.child.calls import base_lr
+from autograder.worker.child.efficiency_runner import efficiency_start, measured_steps
 from autograder.worker.child.runners import Student, run_case
-from autograder.worker.host.replies import outcome_from_reply
+from autograder.worker.host.replies import outcome_from_reply, sampled_coordinates
 
 
 class Expectations(Protocol):
@@ -29,6 +33,11 @@ class Expectations(Protocol):
     def expected(self, case: Case) -> CaseOutcome: ...
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]: ...
+
+    def efficiency_last(self, request: CaseRequest) -> Tensor | None:
+        """The reference's last x on an efficiency run, at the coordinates the grading process
+        samples (replies.sampled_coordinates); None where there is no reference."""
+        ...
 
 
 def run_in_process(function: Callable[..., Any], request: CaseRequest) -> CaseOutcome:
@@ -53,6 +62,7 @@ class ReferenceExpectations:
         self._disk = {kind: DiskCache(kind) for kind in ("expected", "variants")}
         self._expected: dict[CaseRequest, CaseOutcome] = {}
         self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
+        self._last: dict[CaseRequest, Tensor] = {}
         # A batch grades submissions in threads: each case is computed once, under the lock.
         self._filling = threading.Lock()
 
@@ -78,6 +88,29 @@ class ReferenceExpectations:
             if request not in self._variants:
                 self._variants[request] = self._computed_variants(request)
         return self._variants[request]
+
+    def efficiency_last(self, request: CaseRequest) -> Tensor:
+        """The reference's last x on the efficiency run of `request`, on the CPU, at the
+        sampled coordinates: once per request per process (never on disk: the run's seed
+        and the sample are drawn per process)."""
+        if request not in self._last:
+            with self._filling:
+                if request not in self._last:
+                    self._last[request] = self._computed_last(request)
+        return self._last[request]
+
+    def _computed_last(self, request: CaseRequest) -> Tensor:
+        function = self._functions[request.function]
+        on_cpu = replace(request, device="cpu")
+        state: dict[Any, Any] = {}
+
+        def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
+            result: Tensor = function(x, grad, state, **kwargs)
+            return result
+
+        lr = base_lr(function, request.hyperparameters)
+        last = measured_steps(call, on_cpu, efficiency_start(on_cpu), lr)
+        return last[sampled_coordinates(request.size)]
 
     def _computed_expected(self, request: CaseRequest) -> CaseOutcome:
         """The reference's outcome, from the disk cache or run now."""

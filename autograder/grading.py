@@ -18,13 +18,19 @@ from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
+from autograder.measured_checks import (
+    efficiency_verdict,
+    tampered,
+    unrecorded,
+    with_secret_seed,
+)
+from autograder.outcome_reduction import only_what_grading_reads
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
 from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
 from autograder.worker import CaseOutcome, Shared, messages, run_cases
-from autograder.worker.child.efficiency_runner import SLOWDOWN_LIMIT
 
 DRAWABLE_DIMENSIONS = (1, 2)
 
@@ -73,16 +79,18 @@ def _run_visible_first(
     hidden case, which no process had seen yet. A module that did not load is not loaded
     again for the hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
-    visible = [cases[index].student_request for index in order if cases[index].visible]
-    hidden = [cases[index].student_request for index in order if not cases[index].visible]
+    requests = [with_secret_seed(case.student_request) for case in cases]
+    visible = [requests[index] for index in order if cases[index].visible]
+    hidden = [requests[index] for index in order if not cases[index].visible]
     shared = Shared.for_submission(time_budget)
+    keep = only_what_grading_reads(cases)
     outcomes: list[CaseOutcome] = []
     for requests in (visible, hidden):  # a worker each; none for an empty list
         if outcomes and all(o.status == "load_error" for o in outcomes):
             outcomes += [replace(outcomes[0], request=request) for request in requests]
         elif requests:
             outcomes += run_cases(
-                module_path, requests, case_time_limit=case_time_limit, shared=shared
+                module_path, requests, case_time_limit=case_time_limit, shared=shared, keep=keep
             )
     by_index = dict(zip(order, outcomes, strict=True))
     return [by_index[index] for index in range(len(cases))]
@@ -141,8 +149,9 @@ def grade_cases(
 ) -> list[CaseResult]:
     """Grade each case; a diagnosis may use the cases of the same function that passed. A
     function whose code called torch.optim or the kit in any case scores zero on every case,
-    unless its rubric allows it; its device and efficiency checks earn points only when all
-    its cases compared by value pass."""
+    unless its rubric allows it; its purity, device and efficiency checks earn points only
+    when all its cases compared by value pass (else, when they passed or their verdict is the
+    grading process's own, they are "unvouched")."""
     delegated = {
         case.function: outcome.delegated
         for case, outcome in zip(cases, outcomes, strict=True)
@@ -172,9 +181,11 @@ def grade_cases(
     }
     return [
         _result(case, "unvouched", feedback.values_first(case.function, case.category))
-        if result.passed and _is_check(case) and case.function in wrong_values
+        if (result.passed or _judged_here(case, outcome))
+        and _is_check(case)
+        and case.function in wrong_values
         else result
-        for case, result in zip(cases, results, strict=True)
+        for case, outcome, result in zip(cases, outcomes, results, strict=True)
     ]
 
 
@@ -182,6 +193,12 @@ def _is_check(case: Case) -> bool:
     """A check of how the function runs (purity, device, efficiency, errors), which counts once
     its values are right: a placeholder, or code that forges the worker's report, passes it."""
     return case.category == "purity" or not _by_value(case)
+
+
+def _judged_here(case: Case, outcome: CaseOutcome) -> bool:
+    """Whether the verdict is the grading process's own, on a device or efficiency check the
+    worker ran to its end (its values, its time), rather than a failure the worker saw."""
+    return outcome.ok and case.student_request.measure != "trajectory"
 
 
 def _by_value(case: Case) -> bool:
@@ -211,7 +228,7 @@ def grade_case(
     if case.category == "purity" and divergence is None:
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":
-        return _device_or_efficiency(case, outcome)
+        return _device_or_efficiency(case, outcome, expectations)
     same_function = [c for c in passed if c.function == case.function]
     if not outcome.ok:
         message = outcome.message
@@ -253,14 +270,32 @@ def _purity(case: Case, outcome: CaseOutcome) -> CaseResult:
     return _result(case, "passed", f"{case.function}: leaves x and grad unchanged")
 
 
-def _device_or_efficiency(case: Case, outcome: CaseOutcome) -> CaseResult:
-    """A device or efficiency check: passed if it ran to its end, else what stopped it."""
+def _device_or_efficiency(
+    case: Case, outcome: CaseOutcome, expectations: Expectations
+) -> CaseResult:
+    """A device or efficiency check: what stopped it, or the grading process's own verdict on
+    a run the worker reports complete (its "ran" alone vouches for nothing: student code
+    shares the worker). A device check's emulated run must match the reference's values, and
+    fails when the worker found the check's own code changed (integrity.py); an efficiency
+    check is timed and checked in measured_checks.py."""
     if not outcome.ok:
         return _result(case, outcome.status, outcome.message)
     function = case.function
-    if case.student_request.measure == "efficiency":
-        speed = f"within {SLOWDOWN_LIMIT:g}x the time of a vectorised step"
-        return _result(case, "passed", f"{function}: {speed}")
+    efficiency = case.student_request.measure == "efficiency"
+    if (outcome.final if efficiency else outcome.trajectory) is None:
+        return _result(case, "invalid_reply", unrecorded(function))
+    if efficiency:
+        return _result(case, *efficiency_verdict(outcome, expectations))
+    expected = expectations.expected(case)
+    if expected.trajectory is not None:  # `check` has no values for a device check
+        divergence = _divergence(case, expected, outcome)
+        if divergence is not None:
+            message = feedback.divergence_message(
+                function, case.reference_request.kind, divergence, Diagnosis(None)
+            )
+            return _result(case, "diverged", f"on the emulated GPU: {message}", divergence)
+    if outcome.tampered is not None:
+        return _result(case, "invalid_reply", tampered(function, outcome.tampered))
     return _result(case, "passed", f"{function}: runs without a host round trip; state follows x")
 
 

@@ -24,8 +24,9 @@ MAX_SUBMISSION_BYTES = 256 * 2**20  # a submission's replies in all
 
 
 def recorded_steps(request: CaseRequest) -> int:
-    """The steps an optimizer or schedule case records (0 for other cases)."""
-    if request.kind == "optimizer" and request.measure == "trajectory":
+    """The steps an optimizer (its values or its device check) or schedule case records (0 for
+    other cases)."""
+    if request.kind == "optimizer" and request.measure != "efficiency":
         return find_problem(str(request.problem)).steps if request.steps is None else request.steps
     if request.kind == "schedule":
         return request.steps or 0
@@ -35,7 +36,9 @@ def recorded_steps(request: CaseRequest) -> int:
 def array_budget(request: CaseRequest) -> int:
     """The bytes of arrays that the reply to `request` may carry."""
     steps = recorded_steps(request)
-    if request.kind == "optimizer" and request.measure == "trajectory":
+    if request.measure == "efficiency":  # the last x
+        return request.size * WIDEST + ALLOWANCE
+    if request.kind == "optimizer":
         problem = find_problem(str(request.problem))
         elements = problem.start(torch.float64, "cpu").numel()
         per_step = elements * (1 + STATE_ELEMENTS) + 1 + MAX_STATE_ENTRIES

@@ -154,6 +154,15 @@ def as_tuples(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class FinalSample:
+    """Coordinates of an efficiency run's last x (`values` at `indices`, both 1-D), drawn by
+    the grading process and never sent: the worker cannot know which ones count."""
+
+    indices: Tensor
+    values: Tensor
+
+
+@dataclass(frozen=True)
 class CaseOutcome:
     """What running one request gave: a status, where it stopped, and what was recorded.
 
@@ -167,6 +176,9 @@ class CaseOutcome:
     is the message naming the first call that changed x or grad in place, None if none did: it
     costs the purity check alone, since the run goes on with what the function returned.
     `delegated` names the torch.optim or kit entry point the student's code called, if any.
+    An efficiency check's `final` holds coordinates of its last x, sampled by the grading
+    process; `elapsed` is the case's round trip in seconds, timed by the grading process;
+    `tampered` names what of the device check the worker found changed after a device case.
     """
 
     request: CaseRequest
@@ -183,6 +195,9 @@ class CaseOutcome:
     parameters: Tensor | None = None
     modified: str | None = None
     delegated: str | None = None
+    final: FinalSample | None = None
+    elapsed: float | None = None
+    tampered: str | None = None
 
     @property
     def ok(self) -> bool:

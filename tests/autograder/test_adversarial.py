@@ -299,7 +299,12 @@ def test_checks_that_the_worker_reports_count_only_for_functions_that_match(
         assert all(t["score"] == 0 for t in graded.tests(function)), function
     assert any("[invalid_reply" in output for output in graded.failures("gd"))
     assert any("[unvouched" in output for output in graded.failures("momentum"))
-    assert graded.full_marks("nesterov")
+    # the patched runners ran nothing for nesterov either: its values count, its checks fail
+    checks = ("/device", "/efficiency")
+    nesterov = graded.tests("nesterov")
+    assert all(t["status"] == "passed" for t in nesterov if not t["name"].endswith(checks))
+    assert all("without the values it records" in t["output"] and t["score"] == 0
+               for t in nesterov if t["name"].endswith(checks))  # fmt: skip
 
 
 MEASURED = """

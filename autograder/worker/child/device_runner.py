@@ -4,7 +4,9 @@ Every machine can run it (emulated_gpu.py): x and grad act as on "cuda", so `.it
 `float(tensor)`, `.cpu()`, `.numpy()` or an `if` on a tensor raise where a GPU would
 synchronise, and a tensor made on the default device (`torch.zeros(x.shape)`) is found on the
 CPU when it meets x or ends in the state. Each step runs first as a plain CPU step, so that a
-function that is wrong anyway fails as it does everywhere else, then on the emulated GPU.
+function that is wrong anyway fails as it does everywhere else, then on the emulated GPU. The
+points of the emulated run go back to the grading process, which compares them with the
+reference: a forged "ran" needs the right values.
 """
 
 from __future__ import annotations
@@ -37,7 +39,8 @@ def run_device_check(
 ) -> None:
     """Step the problem as usual and on the emulated GPU side by side; stop at the first step
     on the GPU that makes a host round trip, mixes in a tensor of the host, or leaves a state
-    tensor off x's device or dtype. Nothing is recorded: the check passes or says why not."""
+    tensor off x's device or dtype. The emulated run's points and losses are recorded (its
+    states are not: the grading process compares the points)."""
     problem = find_problem(str(request.problem))
     dtype = getattr(torch, request.dtype)
     x_cpu, x_gpu = problem.start(dtype), problem.start(dtype)
@@ -69,7 +72,14 @@ def run_device_check(
     arguments = {"x": x_cpu.reshape(view), "grad": x_cpu.reshape(view), "state": state_cpu}
     check_signature(function, request, arguments, hyperparameters)
     lr = base_lr(function, hyperparameters)
-    for _ in optimizer_steps(
-        problem, x_cpu, call, hyperparameters, base_lr=lr, steps=request.steps
-    ):
-        pass
+    points = [x_gpu.clone()]
+    try:
+        for _ in optimizer_steps(
+            problem, x_cpu, call, hyperparameters, base_lr=lr, steps=request.steps
+        ):
+            points.append(x_gpu.clone())
+    finally:
+        reply.header["points"] = reply.add(torch.stack(points))
+        losses = [float(problem.f(point)) for point in points]
+        reply.header["losses"] = reply.add(torch.tensor(losses, dtype=torch.float64))
+        reply.header["states"] = [{} for _ in points[1:]]

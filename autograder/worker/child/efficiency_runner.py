@@ -1,13 +1,16 @@
-"""The efficiency check, inside the worker: the student's step timed against a vectorised one.
+"""The efficiency check, inside the worker: a quick probe, then the steps the grader times.
 
 A step that loops over elements in Python is hundreds of times slower than whole-tensor
-operations. The check times the student's function and `baseline_step`, an Adam-like step of
+operations. The probe times the student's function and `baseline_step`, an Adam-like step of
 a dozen elementwise operations, in the same process on the same tensors, at growing sizes: from
-FIRST_SIZE coordinates up to the case's `size`, ten times more each time. The student's
-fastest step must stay within SLOWDOWN_LIMIT times the baseline's fastest (plus SLACK, for
-timer noise on tiny tensors). A loop fails at the first size, within a few steps of a few
-milliseconds, so it never stalls grading however large `size` is. Only time counts here: a
-host synchronisation costs what it costs, and the device check is the one that names it.
+FIRST_SIZE coordinates up to PROBE_SIZE, ten times more each time. The student's fastest step
+must stay within SLOWDOWN_LIMIT times the baseline's fastest (plus SLACK, for timer noise on
+tiny tensors): a loop fails at the first size, within a few milliseconds. The probe can only
+fail a function, never vouch for it: student code shares this process and could patch it. The
+verdict is the grading process's (efficiency_check.py): it times the whole case itself and
+checks the last x of MEASURED_STEPS steps on all `size` coordinates, which this runner sends
+back. Only time counts here: a host synchronisation costs what it costs, and the device check
+is the one that names it.
 """
 
 from __future__ import annotations
@@ -22,10 +25,12 @@ from torch import Tensor
 
 from autograder.problems import Problem
 from autograder.problems import problem as find_problem
+from autograder.trajectory import optimizer_steps
 from autograder.worker.child.calls import (
     CaseStop,
     Reply,
     Student,
+    base_lr,
     call_student,
     check_signature,
     checked_return,
@@ -38,6 +43,10 @@ SLACK = 1e-3  # seconds
 FIRST_SIZE = 100
 GROWTH = 10
 REPEATS = 5  # timed steps per size at most
+PROBE_SIZE = 10_000  # a loop over elements takes tens of ms a step here, a vectorised step us
+MEASURED_STEPS = 8  # steps on the case's `size` coordinates, timed by the grading process
+
+StepCall = Callable[[int, Tensor, Tensor, dict[str, Any]], Tensor]
 
 
 def baseline_step(
@@ -70,29 +79,49 @@ def sizes(size: int) -> list[int]:
     return [*steps, size]
 
 
+def efficiency_start(request: CaseRequest) -> Tensor:
+    """The first x of an efficiency run: `size` coordinates drawn from the request's seed."""
+    generator = torch.Generator().manual_seed(request.seed)
+    dtype = getattr(torch, request.dtype)
+    return torch.randn(request.size, generator=generator, dtype=dtype).to(request.device)
+
+
+def measured_steps(call: StepCall, request: CaseRequest, x: Tensor, lr: float | None) -> Tensor:
+    """x after MEASURED_STEPS steps of `call` from `x` (`efficiency_start`): what the worker
+    sends back and what the grading process computes again with the reference."""
+    problem = find_problem(str(request.problem))
+    walk = optimizer_steps(problem, x, call, request.hyperparameters, base_lr=lr,
+                           steps=MEASURED_STEPS)  # fmt: skip
+    return [point for _, point in walk][-1]
+
+
 def run_efficiency(
     student: Student, function: Callable[..., Any], request: CaseRequest, reply: Reply
 ) -> None:
-    """Time the student's step at each size; a "slow" stop at the first size where it is over
-    the budget. A passing run records nothing: its times differ from run to run, its verdict
-    does not."""
+    """Probe the student's step at sizes up to PROBE_SIZE, a "slow" stop at the first size
+    where it is over the budget; then take MEASURED_STEPS steps on all `size` coordinates and
+    send the last x back."""
     require_device(request)
     problem = find_problem(str(request.problem))
-    generator = torch.Generator().manual_seed(request.seed)
-    dtype = getattr(torch, request.dtype)
-    start = torch.randn(request.size, generator=generator, dtype=dtype).to(request.device)
+    start = efficiency_start(request)
     hyperparameters = dict(request.hyperparameters)
     check_signature(function, request, {"x": start, "grad": start, "state": {}}, hyperparameters)
-    for size in sizes(request.size):
-        final = size == request.size
-        took, baseline, over = _time_steps(
-            student, function, request, problem, start[:size], settle_early=not final
-        )
+    probe = start[: min(request.size, PROBE_SIZE)]
+    for size in sizes(len(probe)):
+        took, baseline, over = _time_steps(student, function, request, problem, probe[:size])
         if over:
             raise CaseStop(
                 "slow", None, ratio=_about(took / baseline), time=_seconds(took), size=f"{size:,}",
                 baseline=_seconds(baseline), limit=f"{SLOWDOWN_LIMIT:g}x",
             )  # fmt: skip
+
+    def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
+        result = call_student(student, function, step, x, grad, state, **kwargs)
+        return checked_return(request, step, result, x, finite_inputs=False).detach()
+
+    state: dict[Any, Any] = {}
+    last = measured_steps(call, request, start, base_lr(function, hyperparameters))
+    reply.header["final"] = reply.add(last.to("cpu"))
 
 
 def _clock(device: torch.device) -> float:
@@ -108,14 +137,12 @@ def _time_steps(
     request: CaseRequest,
     problem: Problem,
     x: Tensor,
-    *,
-    settle_early: bool,
 ) -> tuple[float, float, bool]:
     """The fastest student step and the fastest baseline step, and whether the student is over
     the budget: REPEATS rounds of one baseline step then one student step on the same gradient,
     after a first round that makes both states. Over means the fastest student step took more
-    than SLOWDOWN_LIMIT times the fastest baseline step plus SLACK; with `settle_early`, a step
-    within that ends the rounds. Noise only ever adds time, so the fastest steps are the
+    than SLOWDOWN_LIMIT times the fastest baseline step plus SLACK; a step within that ends
+    the rounds. Noise only ever adds time, so the fastest steps are the
     truest, and a loaded machine does not fail an honest step."""
     state: dict[Any, Any] = {}
     baseline_state: dict[str, Any] = {}
@@ -133,7 +160,7 @@ def _time_steps(
         x = checked_return(request, step, result, x, finite_inputs=False).detach()
         if step > 1:
             fastest, fastest_baseline = min(fastest, took), min(fastest_baseline, baseline)
-            if settle_early and fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:
+            if fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:
                 break
     return fastest, fastest_baseline, fastest > SLOWDOWN_LIMIT * fastest_baseline + SLACK
 

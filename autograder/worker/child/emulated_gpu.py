@@ -12,13 +12,12 @@ nothing is compiled or imported: the check costs what the steps cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import Tensor
 from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten
 
 from autograder.worker.child.gpu import Device
 
@@ -88,7 +87,7 @@ class EmulatedGPU(TorchFunctionMode):
         kwargs = dict(kwargs or {})
         if func == Tensor.device.__get__ and on_gpu(args[0]):
             return torch.device(DEVICE)
-        inputs = [t for t in tree_flatten((args, kwargs))[0] if isinstance(t, Tensor)]
+        inputs = list(_tensors((args, kwargs)))
         marked = any(on_gpu(t) for t in inputs)
         if marked and func in HOST_CALLS:
             raise HostRoundTrip(HOST_CALLS[func])
@@ -103,13 +102,26 @@ class EmulatedGPU(TorchFunctionMode):
             kwargs = {}
         result = func(*args, **kwargs)
         if marked or to_device:
-            for tensor in tree_flatten(result)[0]:
-                if isinstance(tensor, Tensor):
-                    to_gpu(tensor)
+            for tensor in _tensors(result):
+                to_gpu(tensor)
         return result
 
 
 EMULATED = Device(EmulatedGPU, device_of)
+
+
+def _tensors(value: object) -> Iterator[Tensor]:
+    """The tensors in a value and the lists, tuples (torch's named results included) and dicts
+    it nests: what torch functions take and give. Cheaper than a general tree walk, which
+    would cost more than the operations themselves."""
+    if isinstance(value, Tensor):
+        yield value
+    elif isinstance(value, list | tuple):
+        for item in value:
+            yield from _tensors(item)
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _tensors(item)
 
 
 def _is_gpu(value: object) -> bool:

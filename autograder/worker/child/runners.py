@@ -32,6 +32,7 @@ from autograder.training import (
 from autograder.trajectory import optimizer_steps, snapshot
 from autograder.worker import messages
 from autograder.worker.budget import MAX_STATE_ENTRIES
+from autograder.worker.child import integrity
 from autograder.worker.child.calls import (
     CaseStop,
     Reply,
@@ -67,6 +68,8 @@ def run_case(student: Student, request: CaseRequest) -> Reply:
         runner(student, function, request, reply)
     except CaseStop as stop:
         status, step, facts = stop.status, stop.step, stop.facts
+    if request.measure == "device":
+        reply.header["tampered"] = integrity.changed(_INTACT, MEASURE_RUNNERS)
     message_facts = {"file": student.file, "function": request.function, **facts}
     message_facts.setdefault("where", messages.location(step=step))
     reply.header.update(
@@ -306,3 +309,4 @@ MEASURE_RUNNERS: dict[Measure, Runner] = {
     "device": run_device_check,
     "efficiency": run_efficiency,
 }
+_INTACT = integrity.fingerprint(MEASURE_RUNNERS)  # before any student module is imported

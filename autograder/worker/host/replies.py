@@ -6,6 +6,8 @@ protocol in any way becomes an "invalid_reply" outcome; no exception escapes for
 
 from __future__ import annotations
 
+import functools
+import secrets
 from typing import Any
 
 import torch
@@ -19,7 +21,7 @@ from autograder.trajectory import Trajectory
 from autograder.worker import messages
 from autograder.worker.budget import MAX_STATE_ENTRIES, array_budget, header_budget, recorded_steps
 from autograder.worker.protocol import ReadExact, read_reply
-from autograder.worker.records import CaseOutcome, CaseRequest
+from autograder.worker.records import CaseOutcome, CaseRequest, FinalSample
 
 REPORTED: frozenset[Status] = frozenset(
     {
@@ -38,6 +40,19 @@ REPORTED: frozenset[Status] = frozenset(
 )
 ARGUMENTS = ("x", "grad")
 FLOATS = (torch.float64, torch.float32, torch.float16, torch.bfloat16)
+FINAL_SAMPLE = 4096  # coordinates of an efficiency run's last x kept for the comparison
+_SAMPLE_SEED = secrets.randbits(63)  # drawn when the grading process starts, never sent
+
+
+@functools.cache
+def sampled_coordinates(size: int) -> Tensor:
+    """The coordinates of an efficiency run's last x that this grading process checks, out of
+    `size`: drawn from a seed the worker never sees, the same for every submission, so that
+    the reference's values there are computed once."""
+    if size <= FINAL_SAMPLE:
+        return torch.arange(size)
+    generator = torch.Generator().manual_seed(_SAMPLE_SEED)
+    return torch.randint(size, (FINAL_SAMPLE,), generator=generator)
 
 
 def receive_outcome(
@@ -109,6 +124,8 @@ def outcome_from_reply(
         parameters=parameters,
         modified=_modified(header, request, trajectory, stopped=step is not None, file=file),
         delegated=optional_text(header, "delegated"),
+        final=data.final(request) if request.measure == "efficiency" else None,
+        tampered=optional_text(header, "tampered"),
     )
     if status == "ran" and not recorded_all(outcome):
         raise ProtocolError("the case ran, but the reply lacks what the case records")
@@ -117,7 +134,8 @@ def outcome_from_reply(
 
 def recorded_all(outcome: CaseOutcome) -> bool:
     """Whether a run that went to its end carries what its request records: a trajectory, the
-    rates, the batches, or the losses and parameters (device and efficiency checks: nothing)."""
+    rates, the batches, or the losses and parameters (a device or efficiency check's records
+    are the grading process's verdict to judge: grading.py)."""
     request = outcome.request
     if request.measure != "trajectory":
         return True
@@ -220,6 +238,17 @@ class _Data:
             if len(name) > MAX_STATE_KEY:
                 raise ProtocolError("a state entry's name is too long")
         return {name: self._array(ref, (torch.float64,), None) for name, ref in entry.items()}
+
+    def final(self, request: CaseRequest) -> FinalSample | None:
+        """The sampled coordinates of an efficiency run's last x: the rest is dropped at
+        once, and the worker cannot tell which coordinates are checked."""
+        if not self._present("final"):
+            return None
+        last = self._array(self.header["final"], (getattr(torch, request.dtype),), 1)
+        if len(last) != request.size:
+            raise ProtocolError(f"a last x of {len(last)} coordinates for {request.size}")
+        indices = sampled_coordinates(request.size)
+        return FinalSample(indices, last[indices])
 
     def lrs(self) -> tuple[float, ...] | None:
         if not self._present("lrs"):

@@ -16,7 +16,7 @@ import math
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,7 @@ def run_cases(
     start_time_limit: float = WORKER_START_TIME_LIMIT,
     limits: Limits | None = None,
     shared: Shared | None = None,
+    keep: Callable[[CaseOutcome], CaseOutcome] = lambda outcome: outcome,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
@@ -75,7 +76,8 @@ def run_cases(
     `time_budget`) is what this call shares with other calls for the same submission
     (`Shared.for_submission`): the budget, the reply bytes and the functions given up. Raises
     WorkerError when a worker cannot start at all, ValueError for a request that names an
-    unknown problem or a shape that does not fit it.
+    unknown problem or a shape that does not fit it. `keep` reduces each outcome as it
+    arrives to what the caller needs of it, so that the outcomes held stay small.
     """
     for request in requests:
         check_request(request)
@@ -104,7 +106,7 @@ def run_cases(
             limit = clock.next_limit(case_time_limit)
             outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
-            outcomes.append(outcome)
+            outcomes.append(keep(outcome))
             if outcome.status in ("crashed", "invalid_reply") and not usable:
                 kills[request.function] += 1
             if outcome.status == "timeout" or kills[request.function] >= KILLS_PER_FUNCTION:
@@ -321,8 +323,10 @@ def _run_one(
     limit: float,
     meter: _Meter,
 ) -> tuple[CaseOutcome, bool]:
-    """One case's outcome, and whether the worker can take the next case."""
-    deadline = time.monotonic() + limit
+    """One case's outcome, timed here (the efficiency check's clock, which the worker cannot
+    touch), and whether the worker can take the next case."""
+    started = time.monotonic()
+    deadline = started + limit
     function = request.function
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
@@ -340,4 +344,5 @@ def _run_one(
         how = _exit_reason(worker, stop_worker(worker, EXIT_GRACE))
         message = messages.render("crashed", file=file, function=function, how=how, where="")
         return CaseOutcome(request, "crashed", message), False
-    return outcome, outcome.status != "invalid_reply"
+    elapsed = time.monotonic() - started
+    return replace(outcome, elapsed=elapsed), outcome.status != "invalid_reply"
