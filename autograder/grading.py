@@ -169,9 +169,7 @@ def grade_cases(
         if _compares(case, outcome) and divergence is None
     ]
     results = [
-        _result(case, "delegated", feedback.delegation(case.function, delegated[case.function]))
-        if case.function in delegated
-        else grade_case(case, outcome, divergence, expectations, passed)
+        grade_case(case, outcome, divergence, expectations, passed)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
     wrong_values = {
@@ -180,7 +178,9 @@ def grade_cases(
         if _by_value(case) and result.status not in ("skipped", "unavailable") and not result.passed
     }
     return [
-        _result(case, "unvouched", feedback.values_first(case.function, case.category))
+        _result(case, "delegated", feedback.delegation(case.function, delegated[case.function]))
+        if case.function in delegated
+        else _result(case, "unvouched", feedback.values_first(case.function, case.category))
         if (result.passed or _judged_here(case, outcome))
         and _is_check(case)
         and case.function in wrong_values

@@ -180,7 +180,8 @@ def test_a_buggy_submission_is_annotated_where_each_failing_function_is_defined(
     assert result["status"] == "fail"
     failing = {t["name"]: t for t in result["tests"] if t["status"] == "fail"}
     assert sorted(failing) == ["momentum", "nesterov"]
-    assert failing["momentum"]["score"] == 0 and "likely mistake" in failing["momentum"]["message"]
+    momentum = failing["momentum"]
+    assert momentum["score"] < momentum["max_score"] and "likely mistake" in momentum["message"]
     assert _points(result) == pytest.approx(_heading(summary))
     assert "Averages the gradients from zero" in ran["html"]
 
