@@ -167,3 +167,7 @@ class PublicExpectations:
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
         return self._variants[case.name]
+
+    def pair(self, case: Case, first: str, second: str) -> tuple[Diagnosis, CaseOutcome] | None:
+        """None: expected/ holds single known bugs only, so `check` names no pair."""
+        return None
