@@ -39,6 +39,10 @@ class Expectations(Protocol):
         samples (replies.sampled_coordinates); None where there is no reference."""
         ...
 
+    def pair(self, case: Case, first: str, second: str) -> tuple[Diagnosis, CaseOutcome] | None:
+        """Two known bugs (ids of `variants`) made at once, or None where they cannot be."""
+        ...
+
 
 def run_in_process(function: Callable[..., Any], request: CaseRequest) -> CaseOutcome:
     """Run trusted kit code (the reference, a bug variant) on a case, exactly as the worker
@@ -63,6 +67,7 @@ class ReferenceExpectations:
         self._expected: dict[CaseRequest, CaseOutcome] = {}
         self._variants: dict[CaseRequest, list[tuple[Diagnosis, CaseOutcome]]] = {}
         self._last: dict[CaseRequest, Tensor] = {}
+        self._pairs: dict[tuple[CaseRequest, str, str], tuple[Diagnosis, CaseOutcome] | None] = {}
         # A batch grades submissions in threads: each case is computed once, under the lock.
         self._filling = threading.Lock()
 
@@ -111,6 +116,34 @@ class ReferenceExpectations:
         lr = base_lr(function, request.hyperparameters)
         last = measured_steps(call, on_cpu, efficiency_start(on_cpu), lr)
         return last[sampled_coordinates(request.size)]
+
+    def pair(self, case: Case, first: str, second: str) -> tuple[Diagnosis, CaseOutcome] | None:
+        key = (case.reference_request, first, second)
+        if key not in self._pairs:
+            with self._filling:
+                if key not in self._pairs:
+                    self._pairs[key] = self._computed_pair(*key)
+        return self._pairs[key]
+
+    def _computed_pair(
+        self, request: CaseRequest, first: str, second: str
+    ) -> tuple[Diagnosis, CaseOutcome] | None:
+        """The pair's outcome, from the disk cache or run now; None when they do not compose."""
+        from autograder.reference_cache import DiskCache, from_record, record
+        from reference.known_bug import combined
+
+        bugs = {bug.id: bug for bug in self._known_bugs(request.function)}
+        both = combined(bugs[first], bugs[second])
+        if both is None:
+            return None
+        diagnosis = Diagnosis(both.id, both.misconception, both.hint)
+        outcome = DiskCache(f"pair {both.id}").fetch(
+            request,
+            lambda: run_in_process(both.run, request),
+            record,
+            lambda data: from_record(request, data),
+        )
+        return diagnosis, outcome
 
     def _computed_expected(self, request: CaseRequest) -> CaseOutcome:
         """The reference's outcome, from the disk cache or run now."""

@@ -10,12 +10,25 @@ from collections.abc import Mapping
 from typing import Any
 
 from autograder.compare import Divergence
-from autograder.results import CaseResult, Diagnosis
+from autograder.results import FLOAT32_PRECISION, SEVERAL_MISTAKES, CaseResult, Diagnosis
 
-NO_MATCH = "it matches none of the known mistakes: re-read {section} in the docstring line by line"
+NO_MATCH = (
+    "it matches none of the known mistakes: go through {section} of the docstring line by line"
+)
+SEVERAL = (
+    "more than one mistake: a known one explains part of this run, not all of it, so "
+    "go through {section} of the docstring line by line"
+)
+FLOAT32 = (
+    "the rule is right, but the values agree with the reference to float32's precision only, "
+    "not float64's: something is computed in float32, such as a state entry kept as a float32 "
+    "tensor (a `step` made with torch.tensor(0.0): the docstring asks for a Python int), a "
+    "tensor made without x's dtype, or a float32 constant; keep every quantity in x's dtype "
+    "and Python numbers where the docstring asks for them"
+)
 DOCSTRING_SECTIONS = {
-    "x": "the update rule",
-    "loss": "the update rule",
+    "x": "the update",
+    "loss": "the update",
     "lr": "the formula",
     "batch": "how the permutation is cut into batches",
 }
@@ -128,9 +141,15 @@ def divergence_message(
     return f"{function}: {fact}; {diagnosis_text(diagnosis, section)}"
 
 
-def diagnosis_text(diagnosis: Diagnosis, section: str = "the update rule") -> str:
+def diagnosis_text(diagnosis: Diagnosis, section: str = "the update") -> str:
+    """The diagnosis in words: the known mistake (or the two) and where to look."""
     if diagnosis.bug is None:
-        return NO_MATCH.format(section=section)
+        said = {SEVERAL_MISTAKES: SEVERAL, FLOAT32_PRECISION: FLOAT32}
+        return said.get(diagnosis.misconception, NO_MATCH).format(section=section)
+    if "+" in diagnosis.bug:
+        return (
+            f"likely two mistakes: {diagnosis.misconception.rstrip('.')}. Hints: {diagnosis.hint}"
+        )
     return f"likely mistake: {diagnosis.misconception.rstrip('.')}. Hint: {diagnosis.hint}"
 
 

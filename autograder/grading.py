@@ -16,6 +16,7 @@ import torch
 from autograder import feedback
 from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
+from autograder.diagnosis import Other, diagnose
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.measured_checks import (
@@ -147,11 +148,12 @@ def _by_function(rubric: Rubric, checks: Sequence[CaseResult]) -> tuple[Function
 def grade_cases(
     cases: Sequence[Case], outcomes: Sequence[CaseOutcome], expectations: Expectations
 ) -> list[CaseResult]:
-    """Grade each case; a diagnosis may use the cases of the same function that passed. A
-    function whose code called torch.optim or the kit in any case scores zero on every case,
-    unless its rubric allows it; its purity, device and efficiency checks earn points only
-    when all its cases compared by value pass (else, when they passed or their verdict is the
-    grading process's own, they are "unvouched")."""
+    """Grade each case; a diagnosis weighs the other cases of the same function compared by
+    value, passed, or failed with the student's run. A function whose code called torch.optim
+    or the kit in any case scores zero on every case, unless its rubric allows it; its
+    purity, device, efficiency and error checks earn points only when all its cases compared
+    by value pass (else, when they passed or their verdict is the grading process's own,
+    they are "unvouched")."""
     delegated = {
         case.function: outcome.delegated
         for case, outcome in zip(cases, outcomes, strict=True)
@@ -163,13 +165,13 @@ def grade_cases(
         else None
         for case, outcome in zip(cases, outcomes, strict=True)
     ]
-    passed = [
-        case
+    compared = [
+        (case, None if divergence is None else outcome)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
-        if _compares(case, outcome) and divergence is None
+        if _compares(case, outcome)
     ]
     results = [
-        grade_case(case, outcome, divergence, expectations, passed)
+        grade_case(case, outcome, divergence, expectations, compared)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
     wrong_values = {
@@ -217,7 +219,7 @@ def grade_case(
     outcome: CaseOutcome,
     divergence: Divergence | None,
     expectations: Expectations,
-    passed: Sequence[Case] = (),
+    compared: Sequence[Other] = (),
 ) -> CaseResult:
     """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
     if outcome.status == "unavailable":
@@ -229,17 +231,17 @@ def grade_case(
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":
         return _device_or_efficiency(case, outcome, expectations)
-    same_function = [c for c in passed if c.function == case.function]
+    same_function = [(c, p) for c, p in compared if c.function == case.function and c is not case]
     if not outcome.ok:
         message = outcome.message
         if outcome.status == "bad_return" and outcome.trajectory is not None:
-            diagnosis = _diagnose(case, outcome, expectations, same_function)
+            diagnosis = diagnose(case, outcome, expectations, same_function, _divergence)
             if diagnosis.bug is not None:
                 message += "; " + feedback.diagnosis_text(diagnosis)
         return _result(case, outcome.status, message)
     if divergence is None:
         return _result(case, "passed", f"{case.function}: matches the reference")
-    diagnosis = _diagnose(case, outcome, expectations, same_function)
+    diagnosis = diagnose(case, outcome, expectations, same_function, _divergence)
     message = feedback.divergence_message(
         case.function, case.reference_request.kind, divergence, diagnosis
     )
@@ -370,48 +372,6 @@ def _batch_difference(
     if len(got) > len(expected):
         return Divergence(len(expected), "batch count", (), float(len(expected)), float(len(got)))
     return None
-
-
-def _diagnose(
-    case: Case, got: CaseOutcome, expectations: Expectations, passed: Sequence[Case]
-) -> Diagnosis:
-    """The known bug that reproduces this case exactly; when several do, the one that would
-    also pass where the student passes. A Diagnosis of no bug when none reproduces it."""
-    candidates = [
-        diagnosis
-        for diagnosis, variant in expectations.variants(case)
-        if _reproduces(case, variant, got)
-    ]
-    if len(candidates) > 1:
-        consistent = [d for d in candidates if _passes_all(d, passed, expectations)]
-        candidates = consistent or candidates
-    return candidates[0] if candidates else Diagnosis(None)
-
-
-def _reproduces(case: Case, variant: CaseOutcome, got: CaseOutcome) -> bool:
-    """Whether a bug's run is the student's: the same values, or the same bad value (a NaN,
-    say) at the same step after the same path."""
-    if variant.status != got.status or variant.step != got.step:
-        return False
-    if variant.status not in ("ran", "bad_return"):
-        return False
-    recorded = ("trajectory", "lrs", "batches", "losses")
-    if any((getattr(variant, r) is None) != (getattr(got, r) is None) for r in recorded):
-        return False
-    if not any(getattr(got, r) is not None for r in recorded):
-        return True
-    return _divergence(case, variant, got) is None
-
-
-def _passes_all(diagnosis: Diagnosis, cases: Sequence[Case], expectations: Expectations) -> bool:
-    """Whether the bug's variant matches the reference on every one of `cases`."""
-    for case in cases:
-        variant = next((o for d, o in expectations.variants(case) if d.bug == diagnosis.bug), None)
-        if variant is None or not variant.ok:
-            return False
-        if _divergence(case, expectations.expected(case), variant) is not None:
-            return False
-    return True
 
 
 def _plot(

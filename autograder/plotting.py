@@ -408,3 +408,26 @@ def decision_boundaries(
         ax.set_title(label)
     figure.suptitle(title)
     return figure
+
+
+def iterate_curves(
+    paths: Mapping[str, Sequence[float]], *, title: str, mark: Mark | None = None
+) -> Figure:
+    """A 1-D problem's paths as the iterate against the step: two paths that walk the same
+    curve f(x) (one overshooting where the other creeps) stay apart here."""
+    if mark is not None and mark.path not in paths:
+        raise KeyError(f"the mark names path {mark.path!r}, not one of {list(paths)}")
+    figure = Figure(figsize=(6.4, 4.2), layout="constrained")
+    ax = figure.add_subplot()
+    for label, values in paths.items():
+        shown = np.asarray(values, dtype=np.float64)
+        ax.plot(np.arange(shown.size), np.where(np.isfinite(shown), shown, np.nan), "o-",
+                ms=3.5, lw=1.3, label=label)  # fmt: skip
+    if mark is not None and mark.step < len(paths[mark.path]):
+        value = paths[mark.path][mark.step]
+        ax.plot([mark.step], [value], "X", color="red", ms=12, ls="none", label=mark.label)
+    ax.set_xlabel("step")
+    ax.set_ylabel("x")
+    ax.set_title(title)
+    ax.legend(loc="best", fontsize="small")
+    return figure

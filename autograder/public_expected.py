@@ -172,3 +172,7 @@ class PublicExpectations:
         """None: without the reference, `check` times an efficiency run but cannot check its
         values (grade does)."""
         return None
+
+    def pair(self, case: Case, first: str, second: str) -> tuple[Diagnosis, CaseOutcome] | None:
+        """None: expected/ holds single known bugs only, so `check` names no pair."""
+        return None

@@ -10,10 +10,16 @@ from dataclasses import dataclass, field
 from autograder.compare import Divergence
 from autograder.status import Status
 
+# A Diagnosis's misconception when no bug is named: more than one mistake shows, or the rule
+# is right and only float32 rounding separates the run from the reference.
+SEVERAL_MISTAKES = "several"
+FLOAT32_PRECISION = "float32 precision"
+
 
 @dataclass(frozen=True)
 class Diagnosis:
-    """The known bug that reproduces the student's run, or None in `bug` when none does."""
+    """The known bug that reproduces the student's run, or None in `bug` when none does (then
+    `misconception` may say why: SEVERAL_MISTAKES or FLOAT32_PRECISION)."""
 
     bug: str | None
     misconception: str = ""

@@ -147,35 +147,39 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "bounds_before_increment",
         "the bounds use the step count before it is incremented (the first upper bound is ∞)",
-        "Re-read the lines lower = ... and upper = ...: which t do they use on the first step?",
+        "Re-read `t ← t + 1` and `lower ← η* · (1 - 1 / (gamma · t + 1))`: which t do the bounds "
+        "use on the first step?",
     ),
     _bug(
         "clip_final_update",
         "the whole update α/(√v + ε)·m is clipped instead of the step size",
-        "Re-read the last line: what exactly is inside clip(...), and what multiplies it?",
+        "Re-read `x ← x - clip(α / (√v + eps), lower, upper) · m`: what exactly is inside "
+        "clip(...), and what multiplies it?",
     ),
     _bug(
         "bias_correction_outside_clip",
         "the clip acts on γ/(√v̂ + ε) and then multiplies the bias-corrected m̂",
-        "Re-read the lines α = ... and x = ...: where do the bias factors sit, and which m?",
+        "Re-read `multiplies the UNcorrected m`: where do the bias factors sit, and which m?",
         gamma=0.1,
     ),
     _bug(
         "paper_sqrt_t_factor",
         "the clipped step size is divided by √t, as in the paper's algorithm",
-        "Re-read the last line, x = x - clip(α/(√v + ε), lower, upper)·m: count the factors.",
+        "Re-read `the paper's algorithm scales the step by 1/√t; the authors' code, which is`: the "
+        "code followed here has no 1/√t.",
     ),
     _bug(
         "final_lr_not_rescaled",
         "the bounds use final_lr as given, ignoring a change of the learning rate",
-        "Re-read the line η* = final_lr·γ/γ_0: what happens to the bounds when γ changes?",
+        "Re-read `η* ← final_lr · lr / base_lr`: what happens to the bounds when lr changes?",
         lr=0.1,
         gamma=0.1,
     ),
     _bug(
         "amsbound_max_not_stored",
         "the AMSBound maximum is computed but not kept, so it only covers this step's v",
-        "Re-read the line v_max = max(v_max, v) and the State paragraph: what carries over?",
+        'Re-read `v_max ← max(v_max, v)` and `"max_exp_avg_sq" (v_max, only when amsbound)`: '
+        "what carries over?",
         amsbound=True,
     ),
 )

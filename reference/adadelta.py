@@ -107,28 +107,30 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "acc_delta_updated_before_step",
         "Updates acc_delta with g² before the step: u then equals v and every step is γ g.",
-        "Re-read the lines Δ_t ← ... and u_t ← ρ u_{t−1} + (1 − ρ) Δ_t²: order and content.",
+        "Re-read `(u from the PREVIOUS step)` and `(after Δ, with the unscaled Δ)`: order and "
+        "content.",
     ),
     _bug(
         "rho_swapped",
         "Weighs the old average of g² by 1 − ρ and the new g² by ρ.",
-        "Re-read the line v_t ← ρ v_{t−1} + (1 − ρ) g_t²: which weight goes with which term?",
+        "Re-read `v ← rho · v + (1 - rho) · g²`: which weight goes with which term?",
     ),
     _bug(
         "eps_outside_numerator_root",
         "Adds eps after the numerator's root, √u + ε, so the first step is ~1000× too small.",
-        "Re-read the line Δ_t ← √(u_{t−1} + ε) / √(v_t + ε) · g_t: where does each ε sit?",
+        "Re-read `Δ ← √(u + eps) / √(v + eps) · g`: where does each eps sit?",
     ),
     _bug(
         "acc_delta_of_scaled_step",
         "Accumulates the squared step after multiplying it by the learning rate.",
-        "Re-read the line u_t ← ρ u_{t−1} + (1 − ρ) Δ_t²: is Δ_t scaled by γ there?",
+        "Re-read `u ← rho · u + (1 - rho) · Δ²                 (after Δ, with the unscaled Δ)`: is "
+        "Δ scaled by lr there?",
         lr=0.5,
     ),
     _bug(
         "no_lr",
         "Follows Zeiler's paper, which has no learning rate, and ignores lr.",
-        "Re-read the line θ_t ← θ_{t−1} − γ Δ_t: what multiplies Δ_t?",
+        "Re-read `x ← x - lr · Δ`: what multiplies Δ?",
         lr=0.5,
     ),
 )

@@ -111,35 +111,36 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "eps_inside_root",
         "Adds eps inside the square root, √(s + ε), as the lecture notes do (shows for tiny g).",
-        "Re-read the line θ_t ← θ_{t−1} − γ_t g_t / (√s_t + ε): where does ε sit?",
+        "Re-read `x ← x - clr · g / (√s + eps)`: where does eps sit?",
     ),
     _bug(
         "notes_eps_inside_root",
         "Follows the lecture notes, √(s + ε) with their ε = 1e-6, instead of √s + eps with "
         "the eps it is given.",
-        "Re-read the line x ← x - clr · g / (√s + eps) and the docstring's Lecture notes line: "
-        "eps is added after the root, and its value is the eps argument.",
+        "Re-read `x ← x - clr · g / (√s + eps)` and `the notes put eps inside the root, √(s + ε), "
+        "with ε = 1e-6`: here eps is added after the root, and its value is the eps argument.",
     ),
     _bug(
         "accumulates_abs",
         "Accumulates |g| instead of g², so steps do not shrink like 1/√t.",
-        "Re-read the line s_t ← s_{t−1} + g_t²: what is added each step?",
+        "Re-read `s ← s + g²`: what is added each step?",
     ),
     _bug(
         "no_accumulation",
         "Keeps only this step's g² instead of the running sum, so every step is about ±γ.",
-        "Re-read the line s_t ← s_{t−1} + g_t²: what happens to s_{t−1}?",
+        "Re-read `s ← s + g²`: what happens to the s of the previous step?",
     ),
     _bug(
         "lr_decay_counts_from_one",
         "Decays the learning rate with t instead of t − 1, so even the first step is decayed.",
-        "Re-read the line γ_t ← γ / (1 + (t − 1) η): what is γ_1?",
+        "Re-read `(no decay on the first step)` beside `clr ← lr / (1 + (t - 1) · lr_decay)`.",
         lr_decay=0.1,
     ),
     _bug(
         "ignores_initial_accumulator_value",
         "Starts the accumulator at 0 whatever initial_accumulator_value says.",
-        "Re-read where s_0 is set: which hyperparameter gives its value?",
+        "Re-read `(s starts at initial_accumulator_value)`: which hyperparameter gives its first "
+        "value?",
         initial_accumulator_value=0.1,
     ),
 )

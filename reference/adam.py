@@ -232,81 +232,85 @@ _MOMENT_BUGS = (
     (
         "no_bias_correction",
         "m and v are used as they are, without the bias correction",
-        "Re-read the lines m̂ = ... and v̂ = ...: what do they do to the zero-initialised moments?",
+        "Re-read `m̂ ← m / (1 - beta1^t) ;   v̂ ← v / (1 - beta2^t)`: what do they do to the "
+        "zero-initialised moments?",
     ),
     (
         "only_m_corrected",
         "only the first moment is bias-corrected",
-        "Re-read the line v̂ = v / (1 - β2^t): is the second moment treated like the first?",
+        "Re-read `v̂ ← v / (1 - beta2^t)`: is the second moment treated like the first?",
     ),
     (
         "only_v_corrected",
         "only the second moment is bias-corrected",
-        "Re-read the line m̂ = m / (1 - β1^t): is the first moment treated like the second?",
+        "Re-read `m̂ ← m / (1 - beta1^t)`: is the first moment treated like the second?",
     ),
     (
         "step_from_zero",
         "the step counter is used before it is incremented, so the first step has t = 0",
-        "Re-read the header 'for t = 1, 2, ...': which t does the very first step use?",
+        "Re-read `t ← t + 1`: which t does the very first step use?",
     ),
     (
         "step_ahead",
         "the step counter starts at 1 and is incremented before use, so the first step has t = 2",
-        "Re-read the header 'for t = 1, 2, ...': is the first step's t one, or more?",
+        "Re-read `t ← t + 1`: is the first step's t one, or more?",
     ),
     (
         "corrected_moments_stored",
         "the bias-corrected m̂ and v̂ are written back into the state",
-        "Re-read the State paragraph: which versions of m and v carry over to the next step?",
+        "Re-read `The state keeps the UNcorrected m and v`: which versions carry over to the next "
+        "step?",
     ),
     (
         "eps_inside_root",
         "ε is added under the square root",
-        "Re-read the last line, x = x - γ·m̂ / (√v̂ + ε): what exactly is under the root?",
+        "Re-read `x ← x - lr · m̂ / (√v̂ + eps)`: what exactly is under the root?",
     ),
     (
         "betas_swapped",
         "β1 and β2 are swapped",
-        "Re-read the lines m = ... and v = ...: which β belongs to which moment?",
+        "Re-read `m ← beta1 · m + (1 - beta1) · g` and `v ← beta2 · v + (1 - beta2) · g²`: which "
+        "beta belongs to which moment?",
     ),
     (
         "grad_not_squared",
         "the second moment averages g instead of g²",
-        "Re-read the line v = β2·v + (1 - β2)·g²: what is averaged?",
+        "Re-read `v ← beta2 · v + (1 - beta2) · g²`: what is averaged?",
     ),
     (
         "efficient_form",
         "the 'efficient' form of Kingma & Ba, γ·√(1-β2^t)/(1-β1^t)·m/(√v + ε), is used",
-        "Re-read the lines v̂ = ... and x = ...: which root does ε join, corrected or raw?",
+        "Re-read `x ← x - lr · m̂ / (√v̂ + eps)`: which root does eps join, corrected or raw?",
     ),
 )
 _AMSGRAD_BUGS = (
     (
         "amsgrad_max_of_corrected",
         "the AMSGrad maximum is taken over the bias-corrected v̂ (as optax does)",
-        "Re-read the line v_max = max(v_max, v): which v enters the maximum?",
+        "Re-read `AMSGrad's max is taken over the uncorrected v`: which v enters the maximum?",
     ),
     (
         "amsgrad_max_not_stored",
         "the AMSGrad maximum is computed but not kept, so it only covers this step's v",
-        "Re-read the line v_max = max(v_max, v) and the State paragraph: what carries over?",
+        'Re-read `v_max ← max(v_max, v)` and `"max_exp_avg_sq" (v_max, only`: what carries over?',
     ),
 )
 _DECAY_BUGS = (
     (
         "l2_instead_of_decoupled",
         "decoupled weight decay is implemented as an L2 term added to the gradient",
-        "Re-read the line x = x·(1 - γ·λ): does the decay go through m and v?",
+        "Re-read `if decoupled_weight_decay:  x ← x · (1 - lr · weight_decay)`: does the decay go "
+        "through m and v?",
     ),
     (
         "decay_without_lr",
         "the decoupled decay shrinks x by λ, not by γ·λ",
-        "Re-read the line x = x·(1 - γ·λ): what multiplies λ?",
+        "Re-read `x ← x · (1 - lr · weight_decay)`: what multiplies weight_decay?",
     ),
     (
         "decay_after_step",
         "the decoupled decay is applied to the new x, after the Adam step",
-        "Re-read the line x = x·(1 - γ·λ): which x is decayed, and when?",
+        "Re-read `x ← x · (1 - lr · weight_decay)`: which x is decayed, and when?",
     ),
 )
 

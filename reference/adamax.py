@@ -95,26 +95,26 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "eps_in_denominator",
         "ε is added to the denominator u instead of to |g| inside the maximum",
-        "Re-read the line u = max(β2·u, |g| + ε): where exactly does ε enter?",
+        "Re-read `u ← max(beta2 · u, |g| + eps)`: where exactly does eps enter?",
     ),
     _bug(
         "exp_inf_bias_corrected",
         "u is bias-corrected like Adam's v",
-        "Re-read the last line, x = x - γ/(1 - β1^t)·m/u: which quantities are corrected?",
+        "Re-read `(eps inside the max; u is not corrected)`: which quantities are corrected?",
     ),
     _bug(
         "max_without_beta2",
         "the infinity norm is the plain running maximum max(u, |g| + ε)",
-        "Re-read the line u = max(β2·u, |g| + ε): what happens to the old u?",
+        "Re-read `u ← max(beta2 · u, |g| + eps)`: what happens to the old u?",
     ),
     _bug(
         "max_without_abs",
         "the infinity norm takes the maximum of the signed gradient",
-        "Re-read the line u = max(β2·u, |g| + ε): is it a norm of g?",
+        "Re-read `u ← max(beta2 · u, |g| + eps)`: is it a norm of g?",
     ),
     _bug(
         "no_bias_correction",
         "m is used without its bias correction",
-        "Re-read the last line, x = x - γ/(1 - β1^t)·m/u: what is the factor γ/(1 - β1^t)?",
+        "Re-read `x ← x - lr / (1 - beta1^t) · m / u`: what is the factor lr / (1 - beta1^t)?",
     ),
 )

@@ -2,7 +2,9 @@
 
 from importlib import import_module
 
+from reference import FUNCTIONS
 from reference.known_bug import KnownBug
+from reference.plain_step import plain_steps
 
 # Modules by name: `reference.adam` the attribute is the function, not the module.
 _FAMILIES = (
@@ -10,8 +12,9 @@ _FAMILIES = (
     "adabound", "schedules", "cyclical", "swats", "training",
 )  # fmt: skip
 
-KNOWN_BUGS: tuple[KnownBug, ...] = tuple(
-    bug for family in _FAMILIES for bug in import_module(f"reference.{family}").BUGS
+KNOWN_BUGS: tuple[KnownBug, ...] = (
+    *(bug for family in _FAMILIES for bug in import_module(f"reference.{family}").BUGS),
+    *plain_steps(FUNCTIONS),
 )
 
 

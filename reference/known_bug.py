@@ -29,6 +29,55 @@ class KnownBug:
         return f"{self.function}/{self.name}"
 
 
+class Branches(str):
+    """Several known-bug branch names taken at once, as `bug` of one algorithm: equal to each
+    of its names, so every branch written `bug == name` or `bug in (...)` takes effect."""
+
+    names: frozenset[str]
+
+    def __new__(cls, names: tuple[str, ...]) -> Branches:
+        joined = super().__new__(cls, "+".join(names))
+        joined.names = frozenset(names)
+        return joined
+
+    def __eq__(self, other: object) -> bool:
+        return other in self.names
+
+    def __ne__(self, other: object) -> bool:
+        return other not in self.names
+
+    __hash__ = str.__hash__
+
+
+def combined(first: KnownBug, second: KnownBug) -> KnownBug | None:
+    """Both bugs at once, as one student with two mistakes writes them; None unless both are
+    branches of the same algorithm with the same settings (only then can they compose)."""
+    runs = (first.run, second.run)
+    if not all(isinstance(run, functools.partial) for run in runs):
+        return None
+    a, b = (run for run in runs if isinstance(run, functools.partial))
+    rest_a = {k: v for k, v in a.keywords.items() if k != "bug"}
+    rest_b = {k: v for k, v in b.keywords.items() if k != "bug"}
+    if (
+        a.func is not b.func
+        or a.args != b.args
+        or rest_a != rest_b
+        or first.function != second.function
+    ):
+        return None
+    names = (first.name, second.name)
+    run = functools.partial(a.func, *a.args, **rest_a, bug=Branches(names))
+    then = second.misconception[:1].lower() + second.misconception[1:]
+    return KnownBug(
+        first.function,
+        "+".join(names),
+        f"{first.misconception.rstrip('.')}; and {then}",
+        f"{first.hint} {second.hint}",
+        run,
+        {**first.exposed_with, **second.exposed_with},
+    )
+
+
 def branch(
     function: str,
     algorithm: Callable[..., Any],

@@ -64,16 +64,17 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "with_replacement",
         "Draws n random indices with replacement, so some examples repeat and others are missed.",
-        "Re-read the line π ← torch.randperm(...): is every example seen once per epoch?",
+        "Re-read `perm = randperm(n)`: is every example seen once per epoch?",
     ),
     _bug(
         "no_shuffle",
         "Cuts the examples in their stored order instead of a random permutation.",
-        "Re-read the line π ← torch.randperm(n, generator=generator): where does π come from?",
+        "Re-read `torch.randperm(n, generator=generator)`: where does the order come from?",
     ),
     _bug(
         "drop_last",
         "Drops the last batch when it is shorter than batch_size.",
-        "Re-read the line of batches: what happens to π[kB:n] when B does not divide n?",
+        "Re-read `batches = [perm[0 : b], perm[b : 2b], ..., perm[kb : n]]`: what happens to the "
+        "last, shorter batch?",
     ),
 )

@@ -130,26 +130,27 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "no_mu_schedule",
         "the momentum coefficient is the constant β1 (Dozat's NAdam, as optax has it)",
-        "Re-read the lines μ_t = ... and μ_t+1 = ...: is the momentum coefficient constant?",
+        "Re-read `μ      ← beta1 · (1 - 0.5 · 0.96^(t · ψ))`: is the momentum coefficient "
+        "constant?",
     ),
     _bug(
         "mu_t_in_momentum_term",
         "the momentum term uses this step's μ_t instead of the next step's μ_t+1",
-        "Re-read the last line: which μ appears in the m/d term, and in its denominator?",
+        "Re-read `lr · μ_next / (1 - Π · μ_next) · m / d`: which μ appears in the m/d term?",
     ),
     _bug(
         "mu_product_as_power",
         "the product of the μ's is recomputed as β1^t",
-        "Re-read the line Π = Π·μ_t: which factors make up the product?",
+        "Re-read `Π ← Π · μ`: which factors make up the product?",
     ),
     _bug(
         "mu_product_not_stored",
         "the product of the μ's is not kept between steps",
-        "Re-read the line Π = Π·μ_t and the State paragraph: what carries over?",
+        'Re-read `Π ← Π · μ` and `"mu_product" (Π, a Python float)`: what carries over?',
     ),
     _bug(
         "exp_avg_uses_mu",
         "the first moment is averaged with the scheduled μ_t instead of β1",
-        "Re-read the line m = β1·m + (1 - β1)·g: which coefficient averages m?",
+        "Re-read `(the constant beta1, not μ)`: which coefficient averages m?",
     ),
 )

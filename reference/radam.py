@@ -129,31 +129,31 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "threshold_four",
         "rectification starts when ρ_t > 4, the paper's threshold",
-        "Re-read the line 'if ρ_t > 5': from which step on is the update rectified?",
+        "Re-read `if ρ_t > 5:`: from which step on is the update rectified?",
     ),
     _bug(
         "early_steps_adam_normalised",
         "the un-rectified early steps divide m̂ by √v̂ + ε like Adam",
-        "Re-read the else branch, x = x - γ·m̂: is the early step adaptive at all?",
+        "Re-read `(no adaptive step at all)`: is the early step adaptive?",
     ),
     _bug(
         "early_steps_uncorrected",
         "the un-rectified early steps use the raw m instead of m̂",
-        "Re-read the else branch, x = x - γ·m̂: which first moment does it use?",
+        "Re-read `else:         x ← x - lr · m̂`: which first moment does it use?",
     ),
     _bug(
         "missing_sqrt_bc2",
         "the rectified step leaves out the factor √(1 - β2^t)",
-        "Re-read the rectified update x = x - γ·m̂·r·√(1 - β2^t)/(√v + ε): count the factors.",
+        "Re-read `x ← x - lr · m̂ · r · √(1 - beta2^t) / (√v + eps)`: count the factors.",
     ),
     _bug(
         "eps_on_corrected_root",
         "ε is added to the bias-corrected √v̂, as in Adam",
-        "Re-read the rectified update: which root does ε join, √v or √v̂?",
+        "Re-read `added to the root of the UNcorrected v.`: which root does eps join?",
     ),
     _bug(
         "rectification_missing",
         "the rectified step leaves out the rectification factor r",
-        "Re-read the line r = √(...) and the update after it: is r used?",
+        "Re-read `x ← x - lr · m̂ · r · √(1 - beta2^t) / (√v + eps)`: is r used?",
     ),
 )

@@ -142,38 +142,40 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "bias_correction",
         "Divides v_t by 1 − α^t as Adam does, so the first steps are about γ instead of 10γ.",
-        "Re-read the line a_t ← √v_t + ε: which v enters it?",
+        "Re-read `a ← √v + eps` and `is no bias correction.`: which v enters the root?",
     ),
     _bug(
         "no_square_root",
         "Divides the gradient by v_t + ε itself, forgetting the square root.",
-        "Re-read the line a_t ← √v_t + ε: what is applied to v_t?",
+        "Re-read `a ← √v + eps`: what is applied to v?",
     ),
     _bug(
         "alpha_swapped",
         "Weighs the old average by 1 − α and the new g² by α.",
-        "Re-read the line v_t ← α v_{t−1} + (1 − α) g_t²: which weight goes with which term?",
+        "Re-read `v ← alpha · v + (1 - alpha) · g²`: which weight goes with which term?",
     ),
     _bug(
         "square_avg_updated_after_use",
         "Divides by the previous v_{t−1} and updates the average afterwards.",
-        "Re-read the order of the lines v_t ← ... and a_t ← √v_t + ε: which v does a_t use?",
+        "Re-read the order of `v ← alpha · v + (1 - alpha) · g²` and `a ← √v + eps`: which v does "
+        "a use?",
     ),
     _bug(
         "eps_inside_root",
         "Adds eps inside the square root, √(v + ε), as Keras and optax do (shows for tiny g).",
-        "Re-read the line a_t ← √v_t + ε: where does ε sit?",
+        "Re-read `a ← √v + eps`: where does eps sit?",
     ),
     _bug(
         "centered_subtracts_grad_avg",
         "Subtracts the mean gradient ḡ instead of its square ḡ² from v in the centered variant.",
-        "Re-read the line a_t ← √(v_t − ḡ_t²) + ε: what is subtracted from v_t?",
+        "Re-read `a ← √(v - ḡ²) + eps`: what is subtracted from v?",
         centered=True,
     ),
     _bug(
         "momentum_buffer_starts_at_g",
         "Starts the momentum buffer at the first gradient, as SGD does, instead of at 0.",
-        "Re-read the initialisation b_0 = 0 and the line b_t ← μ b_{t−1} + g_t / a_t at t = 1.",
+        "Re-read `v, ḡ and b all start at zero (b too: unlike SGD's buffer, it does not start at "
+        "g)`.",
         momentum=0.9,
     ),
 )

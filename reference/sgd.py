@@ -163,9 +163,11 @@ def _sgd(
         g = oriented_gradient(x, grad, 0.0, maximize)
     elif bug == "maximize_after_weight_decay":
         g = oriented_gradient(x, grad, weight_decay, False) * (-1.0 if maximize else 1.0)
+    if bug in NOTES_FORMS:  # the lecture notes' momentum has no dampening
+        dampening = 0.0
     if momentum == 0:
         direction = g
-    elif bug == "lr_inside_velocity":
+    elif bug in ("lr_inside_velocity", "notes_velocity_form"):
         return _velocity_step(x, g, state, lr, momentum, dampening, nesterov)
     else:
         previous = state.get("momentum_buffer")
@@ -224,6 +226,8 @@ def _velocity_step(
     return x + (1 + mu) * velocity - mu * previous if nesterov else x + velocity
 
 
+NOTES_FORMS = ("notes_momentum", "notes_velocity_form")
+
 _FIXED: Mapping[str, Mapping[str, Any]] = {
     "gd": {"momentum": 0.0},
     "momentum": {"nesterov": False},
@@ -242,20 +246,20 @@ BUGS: tuple[KnownBug, ...] = (
         "gd",
         "sign_error",
         "Adds the gradient step instead of subtracting it, so the loss goes up.",
-        "Re-read the line θ_t ← θ_{t−1} − γ g_t: which way does your step move on f(x) = x²?",
+        "Re-read `x ← x - lr · g`: which way does your step move on f(x) = x²?",
     ),
     _bug(
         "gd",
         "weight_decay_sign",
         "Subtracts the weight-decay term from the gradient, pushing parameters away from 0.",
-        "Re-read the line g_t ← g_t + λ θ_{t−1}: check the sign of the decay term.",
+        "Re-read `g ← g + weight_decay · x`: check the sign of the decay term.",
         weight_decay=0.1,
     ),
     _bug(
         "gd",
         "weight_decay_after_step",
         "Shrinks the parameters after the gradient step instead of adding λθ to the gradient.",
-        "Re-read the line g_t ← g_t + λ θ_{t−1}: which θ does the decay use, and where does it go?",
+        "Re-read `g ← g + weight_decay · x`: which x does the decay use, and where does it go?",
         lr=0.1,
         weight_decay=0.1,
     ),
@@ -263,7 +267,8 @@ BUGS: tuple[KnownBug, ...] = (
         "gd",
         "maximize_after_weight_decay",
         "Negates the gradient for maximize after adding the decay term, so decay flips sign too.",
-        "Re-read the first two lines of the algorithm: in which order are they applied?",
+        "Re-read `if maximize (before the weight decay)`: in which order come the negation and the "
+        "decay?",
         maximize=True,
         weight_decay=0.1,
     ),
@@ -271,58 +276,80 @@ BUGS: tuple[KnownBug, ...] = (
         "momentum",
         "ema_dampening",
         "Averages the gradients from zero, b ← μ b + (1 − μ) g, instead of torch's dampening τ.",
-        "Re-read the line b_t ← μ b_{t−1} + (1 − τ) g_t: which hyperparameter weighs g_t?",
+        "Re-read `b ← momentum · b + (1 - dampening) · g`: which hyperparameter weighs g?",
     ),
     _bug(
         "momentum",
         "dampening_on_first_step",
         "Dampens the first gradient too (or starts the buffer at 0), so b_1 = (1 − τ) g_1.",
-        "Re-read the line b_t ← g_t (t = 1): what is the first buffer exactly?",
+        "Re-read `on the first step: a copy of g, NOT (1 - dampening) · g`: what is the first "
+        "buffer exactly?",
         dampening=0.5,
     ),
     _bug(
         "momentum",
         "lr_inside_velocity",
         "Uses the CS231n form v ← μ v − γ g, θ ← θ + v, keeping γ inside the stored velocity.",
-        "Re-read the line θ_t ← θ_{t−1} − γ b_t: what does the buffer hold, and when is γ used?",
+        "Re-read `x ← x - lr · b`: what does the buffer hold, and when is lr used?",
         lr=0.1,
+    ),
+    _bug(
+        "momentum",
+        "notes_momentum",
+        "Follows the lecture notes, v ← β v + g, x ← x - η v, which have no dampening: the "
+        "dampening it is given is ignored.",
+        "Re-read `b ← momentum · b + (1 - dampening) · g` and `dampening = 0 reproduces them`: "
+        "with another dampening, g is weighed by (1 - dampening).",
+        dampening=0.5,
+    ),
+    _bug(
+        "momentum",
+        "notes_velocity_form",
+        "Follows the lecture notes' velocity form, v ← momentum · v - lr · g, x ← x + v: lr sits "
+        "inside the stored velocity and the dampening it is given is ignored.",
+        "Re-read `x ← x - lr · b`, `b ← momentum · b + (1 - dampening) · g` and `it is not "
+        "folded into v`: the buffer holds no lr, and g is weighed by (1 - dampening).",
+        lr=0.1,
+        dampening=0.5,
     ),
     _bug(
         "momentum",
         "double_dampening",
         "Multiplies the buffer by (1 − τ) again when stepping, dampening twice.",
-        "Re-read the line θ_t ← θ_{t−1} − γ b_t: what multiplies the buffer there?",
+        "Re-read `x ← x - lr · b`: what multiplies the buffer there?",
         dampening=0.5,
     ),
     _bug(
         "momentum",
         "stale_buffer",
         "Steps with the buffer from the previous step and updates it afterwards.",
-        "Re-read the order of the lines b_t ← ... and θ_t ← θ_{t−1} − γ b_t: which b is used?",
+        "Re-read the order of `b ← momentum · b + (1 - dampening) · g` and `x ← x - lr · b`: which "
+        "b is used?",
     ),
     _bug(
         "nesterov",
         "plain_momentum",
         "Steps along the buffer alone, as heavy-ball momentum, without Nesterov's look-ahead.",
-        "Re-read the line θ_t ← θ_{t−1} − γ (g_t + μ b_t): what is added to the gradient?",
+        "Re-read `x ← x - lr · (g + momentum · b)`: what is added to the gradient?",
     ),
     _bug(
         "nesterov",
         "no_lookahead_on_first_step",
         "Takes a plain gradient step when the buffer is created, as if μ b_1 were 0 then.",
-        "Re-read the lines b_t ← g_t (t = 1) and θ_t ← θ_{t−1} − γ (g_t + μ b_t) at t = 1.",
+        "Re-read `So the first step is x - lr · (1 + momentum) · g.`: the look-ahead counts from "
+        "the first step.",
     ),
     _bug(
         "nesterov",
         "double_lookahead",
         "Applies the look-ahead μ b twice: once to move to θ + μ b, once more in the step.",
-        "Re-read the line θ_t ← θ_{t−1} − γ (g_t + μ b_t): how many times does μ b_t appear?",
+        "Re-read `x ← x - lr · (g + momentum · b)`: how many times does momentum · b appear?",
     ),
     _bug(
         "nesterov",
         "lr_inside_velocity",
         "Uses the CS231n form v ← μ v − γ g, θ ← θ − μ v_prev + (1 + μ) v, with γ in the velocity.",
-        "Re-read the line θ_t ← θ_{t−1} − γ (g_t + μ b_t): what does the buffer hold?",
+        "Re-read `x ← x - lr · (g + momentum · b)`: what does the buffer hold?",
         lr=0.1,
     ),
 )

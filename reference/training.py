@@ -119,38 +119,43 @@ BUGS: tuple[KnownBug, ...] = (
     _bug(
         "no_zero_grad",
         "Never zeroes the gradients, so each step uses the sum of all gradients so far.",
-        "Re-read the line 'zero the gradients': what does backward() do to a .grad that holds "
-        "the previous batch's gradient?",
+        "Re-read `optimizer.zero_grad()`: what does backward() do to a .grad that holds the "
+        "previous batch's gradient?",
     ),
     _bug(
         "schedule_after_step",
         "Sets the scheduled learning rate after optimizer.step(), so each step uses the "
         "previous step's value.",
-        "Re-read the order of the loop body: which learning rate does step t use?",
+        'Re-read the order of `group["lr"] ← schedule(t, **schedule_kwargs), for every group of` '
+        "and `ℓ.backward();  optimizer.step()`: which learning rate does step t use?",
     ),
     _bug(
         "schedule_counts_from_one",
         "Counts the steps from 1 when asking the schedule, so step t uses schedule(t + 1).",
-        "Re-read the first line of the algorithm: where does t start, and when does it grow?",
+        "Re-read `t ← 0` and `record ℓ.item();  t ← t + 1`: where does t start, and when does it "
+        "grow?",
     ),
     _bug(
         "schedule_per_epoch",
         "Asks the schedule with the epoch number instead of the minibatch count.",
-        "Re-read what t counts in the algorithm: epochs, or minibatches over the whole run?",
+        "Re-read `minibatches trained so far in the whole run (0 at the first one, not reset by an "
+        "epoch)`: what does t count?",
     ),
     _bug(
         "summed_loss",
         "Sums the per-example losses of a batch instead of averaging them.",
-        "Re-read the line ℓ ← mean over i ∈ B: which reduction does the loss use?",
+        "Re-read `(the mean)` after `binary_cross_entropy_with_logits(model(features[B]), "
+        "labels[B])`: which reduction does the loss use?",
     ),
     _bug(
         "no_reshuffle",
         "Draws one permutation before the first epoch and reuses it in every epoch.",
-        "Re-read where the line π ← torch.randperm(...) sits: once per run, or once per epoch?",
+        "Re-read where `π ← torch.randperm(n, generator=generator)` sits: once per run, or once "
+        "per epoch?",
     ),
     _bug(
         "global_rng",
         "Draws the permutation from torch's global generator instead of the one it is given.",
-        "Re-read the line π ← torch.randperm(n, generator=generator): which generator?",
+        "Re-read `π ← torch.randperm(n, generator=generator)`: which generator?",
     ),
 )

@@ -25,9 +25,9 @@ from autograder.release import build_assignment, read_source
 STUDENT_SIDE = frozenset(
     {
         "__init__.py", "__main__.py", "catalog.py", "check_text.py", "cli.py", "commands.py",
-        "compare.py", "config.py", "contract.py", "errors.py", "expectations.py",
-        "experiments.py", "feedback.py", "github_action.py", "grading.py", "measured_checks.py",
-        "notebook_magics.py", "notebook_messages.py", "notebook_module.py",
+        "compare.py", "config.py", "contract.py", "diagnosis.py", "errors.py",
+        "expectations.py", "experiments.py", "feedback.py", "github_action.py", "grading.py",
+        "measured_checks.py", "notebook_magics.py", "notebook_messages.py", "notebook_module.py",
         "outcome_reduction.py", "plotting.py", "problems",
         "public_expected.py", "pytest_plugin.py", "reports", "results.py", "rubric.py",
         "rubric_schema.py", "safe_text.py", "scratch_copy.py", "spreadsheet.py", "status.py",

@@ -77,21 +77,26 @@ def _mark(plot: Plot, paths: dict[str, tuple[tuple[float, ...], ...]]) -> Mark |
 
 
 def plot_png(plot: Plot, visible: bool) -> bytes | None:
-    """The case's paths on its problem as a PNG; None where they cannot be drawn (an unknown
-    problem, or points of the wrong size for it)."""
+    """The case's paths as a PNG: on the problem's contours in 2-D, as the iterate against the
+    step in 1-D; None where they cannot be drawn (an unknown problem, points of the wrong size
+    for it)."""
     # Imported here, where a page is drawn, so that the other formats never load matplotlib.
     import numpy as np
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
-    from autograder.plotting import plot_paths
+    from autograder.plotting import iterate_curves, plot_paths
     from autograder.problems import problem as find_problem
 
     paths = _paths(plot, visible)
     arrays = {k: [np.asarray(p, dtype=np.float64) for p in v] for k, v in paths.items()}
+    mark = _mark(plot, paths)
     try:
-        figure = plot_paths(
-            find_problem(plot.problem), arrays, mark=_mark(plot, paths), title=plot.problem
-        )
+        drawn_on = find_problem(plot.problem)
+        if all(len(point) == 1 for points in paths.values() for point in points):
+            steps = {label: [point[0] for point in points] for label, points in paths.items()}
+            figure = iterate_curves(steps, title=plot.problem, mark=mark)
+        else:
+            figure = plot_paths(drawn_on, arrays, mark=mark, title=plot.problem)
     except (KeyError, ValueError):
         return None
     FigureCanvasAgg(figure)
@@ -106,7 +111,10 @@ def _image(check: CaseResult) -> str:
     if png is None or check.plot is None:
         return ""
     step = check.plot.divergence_step
-    alt = f"{check.plot.problem}: the reference path and yours" + (
+    drawn = "the reference path and yours"
+    if all(len(point) == 1 for point in check.plot.expected):
+        drawn = "the reference's iterate and yours against the step"
+    alt = f"{check.plot.problem}: {drawn}" + (
         "" if step is None else f", first divergence at step {step}"
     )
     data = base64.b64encode(png).decode("ascii")
