@@ -408,7 +408,7 @@ def test_a_divergence_says_at_which_minibatch_or_after_training() -> None:
     assert divergence is not None and (divergence.step, divergence.quantity) == (3, "loss")
     message = divergence_message("train", "training", divergence, Diagnosis(None))
     assert message.startswith("train: at minibatch 3, loss is ")
-    assert "re-read the training loop" in message
+    assert "the training loop of the docstring" in message
     moved = expected.parameters.clone()
     moved[7] += 1.0
     divergence = _divergence(case, expected, dataclasses.replace(expected, parameters=moved))
