@@ -226,3 +226,32 @@ def test_hostile_submissions_get_the_same_report_forked_or_cold(
     forked = grade(fixture, tmp_path / "forked", **{SWITCH: "1"})
     cold = grade(fixture, tmp_path / "cold", **{SWITCH: "0"})
     assert without_pids(forked.report) == without_pids(cold.report)
+
+
+TRAINER = """
+import json, sys
+from pathlib import Path
+from autograder.rubric import load_rubric
+from autograder.worker import run_cases
+from autograder.worker.host import session
+
+started = []
+original = session.start_worker
+
+def recorded(*args, **options):
+    worker = original(*args, **options)
+    started.append(type(worker.process).__name__)
+    return worker
+
+session.start_worker = recorded
+request = load_rubric("schedules").for_function("train")[0].student_request
+statuses = [run_cases(Path(sys.argv[1]), [request])[0].status for _ in range(2)]
+print(json.dumps({"started": started, "statuses": statuses}))
+"""
+
+
+def test_a_server_warmed_for_training_still_forks_its_workers() -> None:
+    # the server runs an optimizer step first (its imports), and must stay single-threaded
+    finished = run_grader(TRAINER, str(ROOT / "solutions" / "schedules.py"))
+    result = json.loads(finished.stdout)
+    assert result == {"started": ["ForkedGuard"] * 2, "statuses": ["ran", "ran"]}

@@ -16,6 +16,7 @@ it confines a worker started cold. An empty message (the socket closed) ends the
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import select
@@ -50,9 +51,21 @@ def serve(control: socket.socket) -> dict[str, str] | None:
         if not message:
             return None
         request = json.loads(message)
+        if request.get("optimizers"):
+            _warm_optimizers()
         worker = _fork(control, request, fds)
         if worker is not None:
             return worker
+
+
+@functools.cache
+def _warm_optimizers() -> None:
+    """One step of torch.optim.SGD on a tiny tensor, once: an optimizer's first step imports
+    about 800 modules (torch._dynamo, sympy), a second or more that every worker whose cases
+    train with the kit's adapter would pay again."""
+    parameter = torch.zeros(1, requires_grad=True)
+    parameter.grad = torch.ones(1)
+    torch.optim.SGD([parameter], lr=0.1).step()
 
 
 def _fork(control: socket.socket, request: dict[str, Any], fds: list[int]) -> dict[str, str] | None:

@@ -39,7 +39,15 @@ from autograder.worker.host.spawn import (
     worker_environment,
 )
 
-__all__ = ["SWITCH", "ForkedGuard", "fork_guard", "give_up", "server_pid", "warm_up"]
+__all__ = [
+    "SWITCH",
+    "ForkedGuard",
+    "fork_guard",
+    "give_up",
+    "server_pid",
+    "warm_optimizers",
+    "warm_up",
+]
 
 SWITCH = "OPTIM_GRADER_WARM_WORKERS"  # "0": every worker starts cold
 SERVER = "autograder.worker.child.forkserver"
@@ -122,6 +130,7 @@ class _Server:
 
 _server: _Server | None = None
 _given_up = False
+_optimizers = False  # workers will train with torch.optim: the server warms it up once
 _lock = threading.Lock()
 
 
@@ -166,6 +175,13 @@ def _start_of(environment: dict[str, str]) -> tuple[str, dict[str, str]]:
     return sys.executable, kept
 
 
+def warm_optimizers() -> None:
+    """Have the server run an optimizer step before its next fork, once: the first step of a
+    torch.optim optimizer imports for a second or more, which its workers then skip."""
+    global _optimizers
+    _optimizers = True
+
+
 def fork_guard(folder: Path, environment: dict[str, str]) -> ForkedGuard | None:
     """A guard and worker forked by the server, working in `folder` with `environment`; None
     where the server cannot serve this worker (start it cold)."""
@@ -175,7 +191,9 @@ def fork_guard(folder: Path, environment: dict[str, str]) -> ForkedGuard | None:
         return None
     if _start_of(environment) != server.start:
         return None
-    request = json.dumps({"folder": str(folder), "environment": environment}).encode()
+    request = json.dumps(
+        {"folder": str(folder), "environment": environment, "optimizers": _optimizers}
+    ).encode()
     ends = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status: (read, write)
     theirs = [ends[0][0], ends[1][1], ends[2][1], ends[3][1]]
     ours = [ends[0][1], ends[1][0], ends[2][0], ends[3][0]]

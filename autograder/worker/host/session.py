@@ -83,6 +83,8 @@ def run_cases(
         check_request(request)
     limits = Limits.from_environment() if limits is None else limits
     gpu = any(_needs_driver(request.device) for request in requests)
+    if any(request.kind == "training" for request in requests):
+        forks.warm_optimizers()
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
