@@ -8,14 +8,9 @@ draws, and compares the device check's run with the reference (docs/threat-model
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from tests.autograder.test_adversarial import HOSTILE, MEASURED, MODULE, ROOT, Graded, grade
+from tests.autograder.test_adversarial import Graded, grade, graded_with_peak
 
 
 def checks(graded: Graded, function: str, kind: str) -> list[dict[str, object]]:
@@ -78,21 +73,7 @@ def test_junk_state_costs_the_grading_process_nothing_and_the_real_entries_count
     tmp_path: Path,
 ) -> None:
     # every step keeps 15 junk tensors like x in its state, as much as a reply may carry
-    submission = tmp_path / "submission"
-    shutil.copytree(HOSTILE / "state_padder", submission)
-    finished = subprocess.run(
-        [sys.executable, "-c", MEASURED, "grade", str(submission / MODULE), "--assignment",
-         "gradient_descent", "--format", "json"],
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )  # fmt: skip
-    assert finished.returncode == 0, finished.stderr[-2000:]
-    peak_mib = int(finished.stderr.rpartition("peak=")[2]) // 1024
+    graded, peak_mib = graded_with_peak("state_padder", tmp_path, (0,))
     assert peak_mib < 1024, f"the grading process reached {peak_mib} MiB"
-    graded = Graded(json.loads(finished.stdout), finished.stderr, 0.0)
     for function in ("gd", "momentum", "nesterov", "minibatches"):
         assert graded.full_marks(function), function

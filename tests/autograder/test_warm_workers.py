@@ -28,15 +28,9 @@ SERVER = "autograder.worker.child.forkserver"
 SWITCH = "OPTIM_GRADER_WARM_WORKERS"
 SOLUTION = ROOT / "solutions" / "gradient_descent.py"
 
-# A grading process that runs gd's first step on each module given, and prints what each
-# worker's gd recorded in its state and how each worker was started (forked or cold).
-# "kill-server" kills its fork server; "attack:PATH" writes $ATTACK there, the server's pid
-# filled in, and runs it.
-GRADER = """
-import json, os, sys
-from pathlib import Path
-from autograder.worker import CaseRequest, run_cases
-from autograder.worker.host import forks, session
+# Records how each worker of a grading process starts: "ForkedGuard" or "Popen" (cold).
+RECORDER = """
+from autograder.worker.host import session
 
 started = []
 original = session.start_worker
@@ -47,6 +41,20 @@ def recorded(*args, **options):
     return worker
 
 session.start_worker = recorded
+"""
+
+# A grading process that runs gd's first step on each module given, and prints what each
+# worker's gd recorded in its state and how each worker was started (forked or cold).
+# "kill-server" kills its fork server; "attack:PATH" writes $ATTACK there, the server's pid
+# filled in, and runs it.
+GRADER = (
+    RECORDER
+    + """
+import json, os, sys
+from pathlib import Path
+from autograder.worker import CaseRequest, run_cases
+from autograder.worker.host import forks
+
 request = CaseRequest("gd", "optimizer", "quadratic_2d", {"lr": 0.1}, steps=1)
 seen = []
 for module in sys.argv[1:]:
@@ -61,6 +69,7 @@ for module in sys.argv[1:]:
     seen.append({k: v.item() for k, v in outcome.trajectory.states[0].items()})
 print(json.dumps({"started": started, "seen": seen, "server": forks.server_pid()}))
 """
+)
 
 THREADS = """
 import torch
@@ -228,26 +237,19 @@ def test_hostile_submissions_get_the_same_report_forked_or_cold(
     assert without_pids(forked.report) == without_pids(cold.report)
 
 
-TRAINER = """
+TRAINER = (
+    RECORDER
+    + """
 import json, sys
 from pathlib import Path
 from autograder.rubric import load_rubric
 from autograder.worker import run_cases
-from autograder.worker.host import session
 
-started = []
-original = session.start_worker
-
-def recorded(*args, **options):
-    worker = original(*args, **options)
-    started.append(type(worker.process).__name__)
-    return worker
-
-session.start_worker = recorded
 request = load_rubric("schedules").for_function("train")[0].student_request
 statuses = [run_cases(Path(sys.argv[1]), [request])[0].status for _ in range(2)]
 print(json.dumps({"started": started, "statuses": statuses}))
 """
+)
 
 
 def test_a_server_warmed_for_training_still_forks_its_workers() -> None:
