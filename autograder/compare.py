@@ -8,13 +8,14 @@ arithmetic, or a float32 scalar kept where torch keeps one, passes; a wrong conv
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from autograder.trajectory import Trajectory
+from autograder.trajectory import Array, NumericTrajectory, Trajectory, float64_array
 
 
 @dataclass(frozen=True)
@@ -35,47 +36,47 @@ def relative_tolerance(dtype: torch.dtype) -> float:
     return math.sqrt(torch.finfo(dtype).eps)  # 1.5e-8 in float64, 3.5e-4 in float32
 
 
-def _scale(values: list[Tensor]) -> float:
-    finite = [v[torch.isfinite(v)].abs() for v in values]
-    return max((f.max().item() for f in finite if f.numel()), default=0.0)
+def _scale(values: Sequence[Array]) -> float:
+    """The largest finite magnitude among `values` (0.0 when there is none)."""
+    finite = [np.abs(v[np.isfinite(v)]) for v in values]
+    return max((float(f.max()) for f in finite if f.size), default=0.0)
 
 
-def _agrees(expected: Tensor, got: Tensor, rtol: float, scale: float) -> Tensor:
+def _agrees(expected: Array, got: Array, rtol: float, scale: float) -> Array:
     """Where got is within tolerance of expected, elementwise: the same NaNs and infinities,
     and finite values within rtol of the value plus the quantity's scale."""
-    same_kind = (torch.isnan(expected) == torch.isnan(got)) & (
-        torch.isinf(expected) == torch.isinf(got)
-    )
-    both_finite = torch.isfinite(expected) & torch.isfinite(got)
-    close = (got - expected).abs() <= rtol * (expected.abs() + scale)
-    infinite_equal = torch.isinf(expected) & (got == expected)
-    return same_kind & (torch.where(both_finite, close, torch.isnan(expected) | infinite_equal))
+    with np.errstate(invalid="ignore", over="ignore"):
+        same_kind = (np.isnan(expected) == np.isnan(got)) & (np.isinf(expected) == np.isinf(got))
+        both_finite = np.isfinite(expected) & np.isfinite(got)
+        close = np.abs(got - expected) <= rtol * (np.abs(expected) + scale)
+    infinite_equal = np.isinf(expected) & (got == expected)
+    return same_kind & np.where(both_finite, close, np.isnan(expected) | infinite_equal)
 
 
 def _first_mismatch(
-    expected: Tensor, got: Tensor, rtol: float, scale: float
+    expected: Array, got: Array, rtol: float, scale: float
 ) -> tuple[int, ...] | None:
     """The first coordinate (in row-major order) where got leaves expected, or None."""
     if got.shape != expected.shape:
         return ()
     ok = _agrees(expected, got, rtol, scale)
-    if bool(ok.all()):
+    if ok.all():
         return None
-    first = int(torch.nonzero(~ok.reshape(-1))[0, 0])
-    return tuple(int(i) for i in torch.unravel_index(torch.tensor(first), ok.shape))
+    first = int(np.argmin(ok.reshape(-1)))
+    return tuple(int(i) for i in np.unravel_index(first, ok.shape))
 
 
-def _value(tensor: Tensor, index: tuple[int, ...]) -> float:
-    if tensor.numel() == 0:
+def _value(array: Array, index: tuple[int, ...]) -> float:
+    if array.size == 0:
         return math.nan
-    return float(tensor[index]) if index else float(tensor.reshape(-1)[0])
+    return float(array[index]) if index else float(array.reshape(-1)[0])
 
 
-def _quantities(path: Trajectory, step: int, with_state: bool) -> dict[str, Tensor]:
-    observed: dict[str, Tensor] = {"x": path.points[step].detach().to("cpu", torch.float64)}
+def _quantities(path: NumericTrajectory, step: int, with_state: bool) -> dict[str, Array]:
+    observed: dict[str, Array] = {"x": path.points[step]}
     if step > 0 and with_state:
         observed.update({f"state '{k}'": v for k, v in path.states[step - 1].items()})
-    observed["loss"] = torch.tensor(path.losses[step], dtype=torch.float64)
+    observed["loss"] = path.losses[step : step + 1].reshape(())
     return observed
 
 
@@ -91,31 +92,36 @@ def first_divergence(
     first of them there.
 
     Each quantity is screened over all steps at once; only the first step that fails is then
-    examined quantity by quantity, so a long run costs a few tensor operations, not one per
-    step and quantity.
+    examined quantity by quantity, so a long run costs a few array operations, not one per
+    step and quantity. Values are compared as float64 numpy arrays, made once per trajectory.
     """
     rtol = relative_tolerance(dtype)
-    first = _first_failing_step(expected, got, rtol, with_state)
+    reference, observed = expected.numeric, got.numeric
+    first = _first_failing_step(reference, observed, rtol, with_state)
     if first is None:
         return None
-    scales = _scales(expected, with_state)
-    for step in range(first, len(expected.points)):
-        found = _divergence_at(expected, got, step, rtol, scales, with_state)
+    scales = _scales(reference, with_state)
+    for step in range(first, len(reference.points)):
+        found = _divergence_at(reference, observed, step, rtol, scales, with_state)
         if found is not None:
             return found
     return None
 
 
-def _scales(expected: Trajectory, with_state: bool) -> dict[str, float]:
+def _scales(expected: NumericTrajectory, with_state: bool) -> dict[str, float]:
     """Each quantity's scale over the whole reference run: the largest finite magnitude."""
-    steps = [_quantities(expected, k, with_state) for k in range(len(expected.points))]
-    names = {name for quantities in steps for name in quantities}
-    return {name: _scale([q[name] for q in steps if name in q]) for name in names}
+    scales = {"x": _scale(expected.points), "loss": _scale([expected.losses])}
+    if with_state:
+        names = {name for state in expected.states for name in state}
+        for name in names:
+            values = [state[name] for state in expected.states if name in state]
+            scales[f"state '{name}'"] = _scale(values)
+    return scales
 
 
 def _divergence_at(
-    expected: Trajectory,
-    got: Trajectory,
+    expected: NumericTrajectory,
+    got: NumericTrajectory,
     step: int,
     rtol: float,
     scales: Mapping[str, float],
@@ -133,7 +139,7 @@ def _divergence_at(
         if index is not None:
             if observed[name].shape != value.shape:
                 return Divergence(
-                    step, f"{name} shape", (), float(value.numel()), float(observed[name].numel())
+                    step, f"{name} shape", (), float(value.size), float(observed[name].size)
                 )
             wanted = _value(value, index)
             allowed = rtol * (abs(wanted) + scales.get(name, 0.0))
@@ -142,7 +148,7 @@ def _divergence_at(
 
 
 def _first_failing_step(
-    expected: Trajectory, got: Trajectory, rtol: float, with_state: bool
+    expected: NumericTrajectory, got: NumericTrajectory, rtol: float, with_state: bool
 ) -> int | None:
     """The first step at which some quantity may differ (None: none does), found with one
     comparison per quantity over all steps; a step that cannot be screened so counts as
@@ -150,9 +156,8 @@ def _first_failing_step(
     steps = len(expected.points)
     candidates = [len(got.points)] if len(got.points) < steps else []
     common = min(steps, len(got.points))
-    points = [_stacked([p.to("cpu", torch.float64) for p in path.points[:common]])
-              for path in (expected, got)]  # fmt: skip
-    losses = [torch.tensor(path.losses[:common], dtype=torch.float64) for path in (expected, got)]
+    points = [_stacked(path.points[:common]) for path in (expected, got)]
+    losses = [path.losses[:common] for path in (expected, got)]
     for reference, observed in (points, losses):
         if reference is None or observed is None:
             candidates.append(0)  # points of several shapes: the exact pass decides
@@ -163,21 +168,21 @@ def _first_failing_step(
     return min(candidates, default=None)
 
 
-def _stacked(tensors: list[Tensor]) -> Tensor | None:
-    """The tensors stacked along a new first dimension; None when their shapes differ."""
-    return torch.stack(tensors) if len({t.shape for t in tensors}) == 1 else None
+def _stacked(arrays: Sequence[Array]) -> Array | None:
+    """The arrays stacked along a new first dimension; None when their shapes differ."""
+    return np.stack(arrays) if len({a.shape for a in arrays}) == 1 else None
 
 
-def _failing_steps(reference: Tensor, observed: Tensor, rtol: float, scale: float) -> list[int]:
+def _failing_steps(reference: Array, observed: Array, rtol: float, scale: float) -> list[int]:
     """The first step (row) where `observed` leaves `reference`, as a list of at most one."""
     if reference.shape != observed.shape:
         return [0]
-    rows = _agrees(reference, observed, rtol, scale).reshape(len(reference), -1).all(dim=1)
-    return [int(torch.nonzero(~rows)[0, 0])] if not bool(rows.all()) else []
+    rows = _agrees(reference, observed, rtol, scale).reshape(len(reference), -1).all(axis=1)
+    return [] if rows.all() else [int(np.argmin(rows))]
 
 
 def _failing_state_steps(
-    expected: Trajectory, got: Trajectory, rtol: float, common: int
+    expected: NumericTrajectory, got: NumericTrajectory, rtol: float, common: int
 ) -> list[int]:
     """The first failing step of each state entry of the reference (steps count from 1)."""
     failing = []
@@ -209,15 +214,18 @@ def first_difference(
     """The first entry along dim 0 (a step) where two sequences of values differ, e.g. the
     learning rates of a schedule at steps 0, 1, ...; `step` is that entry's index."""
     rtol = relative_tolerance(dtype)
-    scale = _scale([expected.to(torch.float64)])
-    for step in range(len(expected)):
-        if step >= len(got):
-            return Divergence(step, quantity, (), _value(expected[step], ()), math.nan)
-        index = _first_mismatch(expected[step].double(), got[step].double(), rtol, scale)
+    reference, observed = float64_array(expected), float64_array(got)
+    scale = _scale([reference])
+    for step in range(len(reference)):
+        if step >= len(observed):
+            return Divergence(step, quantity, (), _value(reference[step], ()), math.nan)
+        index = _first_mismatch(reference[step], observed[step], rtol, scale)
         if index is not None:
-            wanted = _value(expected[step], index)
+            wanted = _value(reference[step], index)
             allowed = rtol * (abs(wanted) + scale)
-            return Divergence(step, quantity, index, wanted, _value(got[step], index), allowed)
-    if len(got) > len(expected):
-        return Divergence(len(expected), quantity, (), math.nan, _value(got[len(expected)], ()))
+            return Divergence(step, quantity, index, wanted, _value(observed[step], index), allowed)
+    if len(observed) > len(reference):
+        return Divergence(
+            len(reference), quantity, (), math.nan, _value(observed[len(reference)], ())
+        )
     return None

@@ -16,6 +16,8 @@ SUBMISSION_TIME_BUDGET = 60.0  # seconds of wall clock for all the cases of one 
 LIMIT_AFTER_A_TIMEOUT = 2.0  # seconds per case once a case of the submission has timed out
 WORKER_START_TIME_LIMIT = 120.0  # seconds for a worker to import torch: the kit's to pay
 
+REPORT_FORMATS = ("text", "json", "gradescope", "markdown", "html")  # what --format takes
+
 MAX_STATE_KEY = 200  # characters of a state entry's name that travel back from the worker
 
 

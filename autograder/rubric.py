@@ -312,8 +312,9 @@ def _optimizer_drafts(
 
 
 def _check_elementwise(request: CaseRequest, where: str) -> None:
-    """A RubricError unless the problem gives a gradient for `size` coordinates of any value."""
-    x = torch.empty(request.size, device="meta")
+    """A RubricError unless the problem gives a gradient for `size` coordinates of any value.
+    The probe is a CPU tensor: the first use of the "meta" device imports about 800 modules."""
+    x = torch.zeros(request.size, dtype=torch.float32)
     try:
         shape = find_problem(str(request.problem)).grad(x, 0).shape
     except (RuntimeError, IndexError, ValueError):

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
@@ -27,6 +30,33 @@ class Trajectory:
     @property
     def final(self) -> Tensor:
         return self.points[-1]
+
+    @functools.cached_property
+    def numeric(self) -> NumericTrajectory:
+        """The same values as float64 numpy arrays, made once: comparing a run with the
+        reference and with each known bug reads them many times."""
+        return NumericTrajectory(
+            tuple(float64_array(p) for p in self.points),
+            np.asarray(self.losses, dtype=np.float64),
+            tuple({k: float64_array(v) for k, v in s.items()} for s in self.states),
+        )
+
+
+Array = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class NumericTrajectory:
+    """A trajectory's points, losses and states as float64 numpy arrays on the CPU."""
+
+    points: tuple[Array, ...]
+    losses: Array
+    states: tuple[Mapping[str, Array], ...]
+
+
+def float64_array(tensor: Tensor) -> Array:
+    """A float64 numpy copy of `tensor`, wherever it lives."""
+    return tensor.detach().to("cpu", torch.float64).numpy()
 
 
 def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:

@@ -6,18 +6,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from autograder.config import REPORT_FORMATS
 from autograder.errors import UsageError
-from autograder.reports import FORMATS
 
 
 def check_formats(given: str) -> list[str]:
     """The formats of `--format a,b`, each one the kit can write."""
     formats = [f.strip() for f in given.split(",") if f.strip()]
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [f for f in formats if f not in REPORT_FORMATS]
     if unknown or not formats:
         raise UsageError(
             f"--format {given!r}: {', '.join(unknown) or 'no format'} is not a report format; "
-            f"choose from {', '.join(FORMATS)} (several: --format text,json)"
+            f"choose from {', '.join(REPORT_FORMATS)} (several: --format text,json)"
         )
     return formats
 

@@ -11,8 +11,9 @@ import pytest
 
 import reference
 from autograder.catalog import ASSIGNMENTS, GradedFunction, all_functions
+from autograder.config import REPORT_FORMATS
 from autograder.problems import CATEGORIES, PROBLEMS
-from autograder.reports import FORMATS, render
+from autograder.reports import render
 from autograder.results import GradeReport
 from autograder.rubric import load_rubric
 from reference.bugs import KNOWN_BUGS, known_bugs
@@ -69,7 +70,7 @@ def test_every_problem_has_a_category_and_a_row_worked_by_hand() -> None:
         assert problem.name in ROWS, f"tests/autograder/test_problems.py: add {problem.name}"
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
 def test_every_report_format_renders_and_has_a_test(fmt: str) -> None:
     report = GradeReport("gd", "alice", ())
     assert render(report, fmt).strip(), f"autograder/reports/__init__.py: register {fmt}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from autograder.config import REPORT_FORMATS
 from autograder.reports.gradescope import render_gradescope
 from autograder.reports.html import render_html
 from autograder.reports.json_report import render_json
@@ -19,8 +20,6 @@ from autograder.reports.markdown import render_markdown
 from autograder.reports.text import render_text
 from autograder.results import GradeReport
 from autograder.safe_text import printable
-
-FORMATS = ("text", "json", "gradescope", "markdown", "html")
 
 
 def render(report: GradeReport, fmt: str, *, color: bool = False, for_student: bool = False) -> str:
@@ -39,7 +38,7 @@ def render(report: GradeReport, fmt: str, *, color: bool = False, for_student: b
         "markdown": render_markdown,
     }
     if fmt not in renderers:
-        raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(FORMATS)}")
+        raise ValueError(f"unknown report format {fmt!r}; choose from {', '.join(REPORT_FORMATS)}")
     return renderers[fmt](report)
 
 
@@ -65,7 +64,6 @@ def printable_report(report: GradeReport) -> GradeReport:
 
 
 __all__ = [
-    "FORMATS",
     "printable_report",
     "render",
     "render_gradescope",

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from autograder.compare import Divergence
-from autograder.reports import FORMATS, render
+from autograder.config import REPORT_FORMATS
+from autograder.reports import render
 from autograder.reports.gradescope import MAX_OUTPUT, render_gradescope
 from autograder.reports.scores import CENT, Shown, apportion, rounded, shown_scores
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport, Plot
@@ -440,7 +441,7 @@ def test_html_falls_back_to_the_message_where_a_case_cannot_be_drawn() -> None:
 # --- every format --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("fmt", REPORT_FORMATS)
 def test_a_submission_that_could_not_be_graded_shows_why_everywhere(fmt: str) -> None:
     assert "syntax error at line 3" in render(UNLOADABLE, fmt)
 

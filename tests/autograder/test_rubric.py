@@ -95,6 +95,11 @@ MINIBATCHES = "[functions.minibatches]\npoints = 10\ncases = ["
         ('"monkey_saddle"', '"no_such_problem"', "no_such_problem"),
         ('{ problems = ["monkey_saddle"], lr = 0.01 }', "{ lr = 0.01 }", "needs `problems"),
         ("[functions.gd]", "[functions.gd", "not valid TOML"),
+        (
+            '{ measure = "efficiency", size = 250000,',
+            '{ measure = "efficiency", problems = ["random_quadratic"], size = 250000,',
+            "no gradient coordinate by coordinate",
+        ),
     ],
 )
 def test_a_bad_rubric_names_the_file_and_the_problem(
