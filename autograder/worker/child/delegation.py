@@ -55,8 +55,15 @@ class DelegationWatch:
             self._ours = False
 
     def _trace(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        """Note the first delegation, then stop tracing: the rest of the case runs at speed."""
-        if self.called is None and event == "call":
+        """Note the first delegation, then stop tracing: the rest of the case runs at speed.
+        It runs on every call of the case, so most calls cost one lookup of their file."""
+        if event != "call" or self.called is not None:
+            return
+        file = frame.f_code.co_filename
+        entry = _ENTRY_FILES.get(file)
+        if entry is None:
+            entry = _ENTRY_FILES[file] = _is_entry_file(file)
+        if entry:
             self.called = _delegated(frame)
             if self.called is not None:
                 self._settrace(None)
@@ -84,12 +91,18 @@ class DelegationWatch:
         return self.called
 
 
-def _delegated(frame: types.FrameType) -> str | None:
-    """The name of the entry point `frame` runs when student code called it, else None."""
-    file = frame.f_code.co_filename
+_ENTRY_FILES: dict[str, bool] = {}  # file name: whether its code is an entry point
+
+
+def _is_entry_file(file: str) -> bool:
+    """Whether code of `file` is torch.optim's or the kit's (its worker's hooks excepted)."""
     kit = file.startswith(KIT) and not file.startswith(KIT_WORKER)
-    if not (kit or file.startswith(TORCH_OPTIM)):
-        return None
+    return kit or file.startswith(TORCH_OPTIM)
+
+
+def _delegated(frame: types.FrameType) -> str | None:
+    """The name of the entry point `frame` runs when student code called it, else None;
+    `frame` runs code of an entry file."""
     caller = frame.f_back
     while caller is not None and caller.f_code.co_filename.startswith(TORCH):
         caller = caller.f_back
