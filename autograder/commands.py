@@ -28,7 +28,7 @@ def grade(
     warm_up()  # the fork server imports torch while this process loads the reference
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
     from autograder.expectations import shared_reference
-    from autograder.grading import grade_submission
+    from autograder.grading import grade_submission, spare_workers
     from autograder.reports import render
     from autograder.rubric import load_rubric
 
@@ -38,6 +38,7 @@ def grade(
         shared_reference(),
         case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
         time_budget=SUBMISSION_TIME_BUDGET if time_budget is None else time_budget,
+        workers=spare_workers(),
     )
     color = out is None and sys.stdout.isatty()
     rendered = "\n".join(render(report, fmt, color=color) for fmt in formats)
@@ -72,14 +73,21 @@ def visible_report(
 ) -> GradeReport:
     """`submission` graded on the visible cases of `folder`'s expected/ values, all or those of
     `functions` or called `names`: what `check` and the pytest plugin report."""
-    from autograder.grading import grade_submission
+    from autograder.grading import grade_submission, spare_workers
     from autograder.public_expected import PublicExpectations
     from autograder.rubric import Rubric
 
     expectations = PublicExpectations(folder)
     cases = [c for c in expectations.cases if names is None or c.name in names]
     rubric = Rubric(assignment, tuple(expectations.cases))
-    return grade_submission(submission, rubric, expectations, cases=cases, functions=functions)
+    return grade_submission(
+        submission,
+        rubric,
+        expectations,
+        cases=cases,
+        functions=functions,
+        workers=spare_workers(),
+    )
 
 
 def check(path: Path, function: str | None, *, verbose: bool = False) -> int:

@@ -7,6 +7,7 @@ values), so on the visible cases they always agree.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,7 @@ import torch
 
 from autograder import feedback
 from autograder.compare import Divergence, first_difference, first_divergence
-from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
+from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET, WORKERS_ALONE
 from autograder.diagnosis import Other, diagnose
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
@@ -31,7 +32,7 @@ from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
-from autograder.worker import CaseOutcome, Shared, messages, run_cases
+from autograder.worker import CaseOutcome, Shared, messages, run_in_workers
 
 DRAWABLE_DIMENSIONS = (1, 2)
 
@@ -45,9 +46,11 @@ def grade_submission(
     functions: Sequence[str] | None = None,
     case_time_limit: float = CASE_TIME_LIMIT,
     time_budget: float = SUBMISSION_TIME_BUDGET,
+    workers: int = 1,
 ) -> GradeReport:
     """Grade `submission` on `cases` (default: all of the rubric's), optionally only some
-    functions; a submission that cannot be loaded gets every case at zero and the reason."""
+    functions, in up to `workers` workers at once; a submission that cannot be loaded gets
+    every case at zero and the reason."""
     selected = [
         case
         for case in (rubric.cases if cases is None else cases)
@@ -59,7 +62,7 @@ def grade_submission(
         with open_submission(submission, assignment.module) as module:
             check_assignment(module.path, assignment)
             ran = module.explained(
-                _run_visible_first(module.path, runnable, case_time_limit, time_budget)
+                _run_visible_first(module.path, runnable, case_time_limit, time_budget, workers)
             )
     except SubmissionError as error:
         reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
@@ -72,13 +75,24 @@ def grade_submission(
     )
 
 
+def spare_workers() -> int:
+    """The workers a submission graded alone may use at once: one per core this process may
+    run on, up to WORKERS_ALONE."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(WORKERS_ALONE, cores or 1))
+
+
 def _run_visible_first(
-    module_path: Path, cases: Sequence[Case], case_time_limit: float, time_budget: float
+    module_path: Path,
+    cases: Sequence[Case],
+    case_time_limit: float,
+    time_budget: float,
+    workers: int,
 ) -> list[CaseOutcome]:
-    """The outcomes of `cases`, in order, the visible ones run first in a worker of their own:
-    what a visible case reports (a student's exception text) can then tell nothing of a
-    hidden case, which no process had seen yet. A module that did not load is not loaded
-    again for the hidden cases: they share its load error."""
+    """The outcomes of `cases`, in order, the visible ones run first in workers of their own
+    (up to `workers` at once): what a visible case reports (a student's exception text) can
+    then tell nothing of a hidden case, which no process had seen yet. A module that did not
+    load is not loaded again for the hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
     requests = [with_secret_seed(case.student_request) for case in cases]
     visible = [requests[index] for index in order if cases[index].visible]
@@ -90,8 +104,13 @@ def _run_visible_first(
         if outcomes and all(o.status == "load_error" for o in outcomes):
             outcomes += [replace(outcomes[0], request=request) for request in requests]
         elif requests:
-            outcomes += run_cases(
-                module_path, requests, case_time_limit=case_time_limit, shared=shared, keep=keep
+            outcomes += run_in_workers(
+                module_path,
+                requests,
+                workers,
+                case_time_limit=case_time_limit,
+                shared=shared,
+                keep=keep,
             )
     by_index = dict(zip(order, outcomes, strict=True))
     return [by_index[index] for index in range(len(cases))]

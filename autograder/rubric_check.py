@@ -23,7 +23,7 @@ def check_rubric(
     loses otherwise. An invalid rubric raises RubricError (exit 2). The solution has no time
     budget unless one is given: every case must run."""
     from autograder.expectations import shared_reference
-    from autograder.grading import grade_submission
+    from autograder.grading import grade_submission, spare_workers
     from autograder.rubric import load_rubric
 
     rubric = load_rubric(assignment, path)
@@ -39,6 +39,7 @@ def check_rubric(
         shared_reference(),
         case_time_limit=CASE_TIME_LIMIT if case_time_limit is None else case_time_limit,
         time_budget=math.inf if time_budget is None else time_budget,
+        workers=spare_workers(),
     )
     lost = [c for f in report.functions for c in f.checks if c.score < c.max_score - 1e-9]
     shown = path or f"the rubric of {assignment}"

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autograder.worker.host.replies import receive_outcome
-    from autograder.worker.host.session import Shared, run_cases
+    from autograder.worker.host.session import Shared, run_cases, run_in_workers
     from autograder.worker.records import CaseOutcome, CaseRequest
 
 __all__ = [
@@ -30,12 +30,14 @@ __all__ = [
     "Shared",
     "receive_outcome",
     "run_cases",
+    "run_in_workers",
 ]
 
 _HOMES = {
     "CaseOutcome": "autograder.worker.records",
     "CaseRequest": "autograder.worker.records",
     "Shared": "autograder.worker.host.session",
+    "run_in_workers": "autograder.worker.host.session",
     "receive_outcome": "autograder.worker.host.replies",
     "run_cases": "autograder.worker.host.session",
 }

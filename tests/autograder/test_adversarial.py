@@ -50,14 +50,15 @@ DRIVER = """
 import sys
 import autograder.grading as grading
 
-original = grading.run_cases
+original = grading.run_in_workers
 
 
-def run_cases(module_path, requests, **options):
-    return original(module_path, requests, **{**options, "case_time_limit": float(sys.argv[1])})
+def run_in_workers(module_path, requests, workers, **options):
+    limit = float(sys.argv[1])
+    return original(module_path, requests, workers, **{**options, "case_time_limit": limit})
 
 
-grading.run_cases = run_cases
+grading.run_in_workers = run_in_workers
 from autograder.cli import main
 
 raise SystemExit(main(sys.argv[2:]))

@@ -39,17 +39,17 @@ from autograder.errors import WorkerError
 
 FAIL = {fail}
 RUNS = []
-run_cases = grading.run_cases
+run_in_workers = grading.run_in_workers
 
 
-def watched(module, requests, **options):
+def watched(module, requests, workers, **options):
     RUNS.append([r.function for r in requests])
     if FAIL:
         raise WorkerError({error!r})
-    return run_cases(module, requests, **options)
+    return run_in_workers(module, requests, workers, **options)
 
 
-grading.run_cases = watched
+grading.run_in_workers = watched
 
 
 def pytest_sessionfinish(session):
@@ -62,7 +62,7 @@ def watch_worker(folder: Path, *, fail: bool = False) -> None:
 
 
 def worker_runs(folder: Path) -> list[list[str]]:
-    """The functions of the requests of each worker run the session made."""
+    """The functions of the requests of each run of workers the session made."""
     return list(json.loads((folder / "worker_runs.json").read_text()))
 
 

@@ -45,7 +45,6 @@ __all__ = [
     "fork_guard",
     "give_up",
     "server_pid",
-    "warm_optimizers",
     "warm_up",
 ]
 
@@ -130,7 +129,6 @@ class _Server:
 
 _server: _Server | None = None
 _given_up = False
-_optimizers = False  # workers will train with torch.optim: the server warms it up once
 _lock = threading.Lock()
 
 
@@ -175,16 +173,13 @@ def _start_of(environment: dict[str, str]) -> tuple[str, dict[str, str]]:
     return sys.executable, kept
 
 
-def warm_optimizers() -> None:
-    """Have the server run an optimizer step before its next fork, once: the first step of a
-    torch.optim optimizer imports for a second or more, which its workers then skip."""
-    global _optimizers
-    _optimizers = True
-
-
-def fork_guard(folder: Path, environment: dict[str, str]) -> ForkedGuard | None:
+def fork_guard(
+    folder: Path, environment: dict[str, str], *, trains: bool = False
+) -> ForkedGuard | None:
     """A guard and worker forked by the server, working in `folder` with `environment`; None
-    where the server cannot serve this worker (start it cold)."""
+    where the server cannot serve this worker (start it cold). For a worker that `trains`
+    with torch.optim, the server first runs an optimizer step, once: that first step imports
+    for a second or more, which this worker and every later one then skip."""
     warm_up()
     server = _server
     if server is None or server.owner != os.getpid() or not available():
@@ -192,7 +187,7 @@ def fork_guard(folder: Path, environment: dict[str, str]) -> ForkedGuard | None:
     if _start_of(environment) != server.start:
         return None
     request = json.dumps(
-        {"folder": str(folder), "environment": environment, "optimizers": _optimizers}
+        {"folder": str(folder), "environment": environment, "optimizers": trains}
     ).encode()
     ends = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status: (read, write)
     theirs = [ends[0][0], ends[1][1], ends[2][1], ends[3][1]]

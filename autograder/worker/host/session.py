@@ -1,7 +1,8 @@
 """The grading side: stream a submission's cases through one worker process.
 
-One worker per submission (importing torch dominates the cost), replaced by a fresh one only
-when a case times out, kills it or answers garbage: that case alone pays. A function that
+One worker per list of cases, replaced by a fresh one only when a case times out, kills it or
+answers garbage: that case alone pays. A submission graded alone may spread its cases over a
+worker per spare core (`run_in_workers`), each function's cases in one of them. A function that
 timed out, or killed its worker or answered garbage twice, is not run again: its later cases
 share that outcome, so a hang costs one limit and a function that always ends the process two
 worker starts.
@@ -15,8 +16,10 @@ import collections
 import math
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -83,8 +86,7 @@ def run_cases(
         check_request(request)
     limits = Limits.from_environment() if limits is None else limits
     gpu = any(_needs_driver(request.device) for request in requests)
-    if any(request.kind == "training" for request in requests):
-        forks.warm_optimizers()
+    trains = any(request.kind == "training" for request in requests)
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
@@ -100,13 +102,17 @@ def run_cases(
                 break
             if worker is None:
                 try:
-                    worker = _start(module_path, case_time_limit, start_time_limit, limits, gpu)
+                    worker = _start(
+                        module_path, case_time_limit, start_time_limit, limits, gpu, trains
+                    )
                 except LoadFailure as failure:
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
             limit = clock.next_limit(case_time_limit)
             outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
+            if outcome.status == "timeout" and clock.left() <= 0:  # the budget cut its limit
+                outcome = clock.out_of_time(request, module_path.name)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
             outcomes.append(keep(outcome))
             if outcome.status in ("crashed", "invalid_reply") and not usable:
@@ -120,6 +126,47 @@ def run_cases(
         if worker is not None:
             stop_worker(worker)
     return outcomes
+
+
+def run_in_workers(
+    module_path: Path,
+    requests: Sequence[CaseRequest],
+    workers: int,
+    *,
+    shared: Shared,
+    **options: Any,
+) -> list[CaseOutcome]:
+    """`run_cases` of `requests` in up to `workers` workers at once, one outcome each, in
+    order: each function's cases run in one worker, so a function given up stays given up,
+    and all share `shared` (the budget, the reply bytes). `options` are run_cases's."""
+    groups = _whole_functions(requests, workers)
+    if len(groups) <= 1:
+        return run_cases(module_path, requests, shared=shared, **options)
+
+    def run(group: list[int]) -> list[CaseOutcome]:
+        chosen = [requests[index] for index in group]
+        return run_cases(module_path, chosen, shared=shared, **options)
+
+    with ThreadPoolExecutor(len(groups), thread_name_prefix="worker") as pool:
+        runs = list(pool.map(run, groups))
+    found = {
+        index: outcome
+        for group, outcomes in zip(groups, runs, strict=True)
+        for index, outcome in zip(group, outcomes, strict=True)
+    }
+    return [found[index] for index in range(len(requests))]
+
+
+def _whole_functions(requests: Sequence[CaseRequest], parts: int) -> list[list[int]]:
+    """The indices of `requests` in at most `parts` groups of whole functions, about even in
+    cases: the function with the most cases first, each into the group with the fewest."""
+    by_function: dict[str, list[int]] = collections.defaultdict(list)
+    for index, request in enumerate(requests):
+        by_function[request.function].append(index)
+    groups: list[list[int]] = [[] for _ in range(max(1, min(parts, len(by_function))))]
+    for indices in sorted(by_function.values(), key=len, reverse=True):
+        min(groups, key=len).extend(indices)
+    return [sorted(group) for group in groups if group]
 
 
 @dataclass
@@ -189,13 +236,18 @@ def check_request(request: CaseRequest) -> None:
 
 
 def _start(
-    module_path: Path, case_time_limit: float, start_time_limit: float, limits: Limits, gpu: bool
+    module_path: Path,
+    case_time_limit: float,
+    start_time_limit: float,
+    limits: Limits,
+    gpu: bool,
+    trains: bool,
 ) -> WorkerProcess:
-    """A confined worker that has imported the student's module; LoadFailure or WorkerError
-    if not."""
+    """A confined worker that has imported the student's module (`gpu`, `trains`: as
+    start_worker's); LoadFailure or WorkerError if not."""
     if not module_path.is_file():
         raise LoadFailure(_load_facts(module_path.name, "it does not exist"))
-    worker = _confined(module_path, start_time_limit, limits, gpu)
+    worker = _confined(module_path, start_time_limit, limits, gpu, trains)
     try:
         _load(worker, module_path, case_time_limit)
     except LoadFailure:
@@ -205,19 +257,19 @@ def _start(
 
 
 def _confined(
-    module_path: Path, start_time_limit: float, limits: Limits, gpu: bool
+    module_path: Path, start_time_limit: float, limits: Limits, gpu: bool, trains: bool
 ) -> WorkerProcess:
     """A worker that says it is confined, or WorkerError. Until then no student code has run:
     a failure is the kit's or the machine's, and a forked worker that fails is replaced by
     one started cold (the fork server is given up)."""
-    worker = start_worker(module_path.parent, limits, gpu=gpu)
+    worker = start_worker(module_path.parent, limits, gpu=gpu, trains=trains)
     try:
         _handshake(worker, module_path, time.monotonic() + start_time_limit)
     except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
         stop_worker(worker)
         if isinstance(worker.process, forks.ForkedGuard):
             forks.give_up()
-            return _confined(module_path, start_time_limit, limits, gpu)
+            return _confined(module_path, start_time_limit, limits, gpu, trains)
         raise WorkerError(
             f"the grading worker did not start ({error}); its stderr ended with: "
             f"{worker.stderr_text[-2000:]}"
@@ -308,10 +360,12 @@ class _Meter:
 
     def __init__(self, left: int) -> None:
         self.left = left
+        self._lock = threading.Lock()  # the workers of one submission may read at once
 
     def reader(self, worker: WorkerProcess, deadline: float) -> ReadExact:
         def read_exact(size: int) -> bytes:
-            self.left -= size
+            with self._lock:
+                self.left -= size
             return worker.read_exact(size, deadline)
 
         return read_exact

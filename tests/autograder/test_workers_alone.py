@@ -1,0 +1,58 @@
+"""A submission graded alone (`grade`, `check`) spreads its cases over a worker per spare core,
+each function's cases in one worker: the report is the one a single worker gives."""
+
+from __future__ import annotations
+
+import collections
+from pathlib import Path
+
+import pytest
+
+from autograder.expectations import shared_reference
+from autograder.grading import grade_submission
+from autograder.rubric import load_rubric
+from autograder.worker.host.session import _whole_functions
+from tests.fixtures.students.apply_mutation import mutate
+from tests.fixtures.students.gradient_descent_mutations import MUTATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+SOLUTION = ROOT / "solutions" / "gradient_descent.py"
+EXITS = ROOT / "tests" / "fixtures" / "hostile" / "exits" / "gradient_descent.py"
+
+
+def test_groups_hold_whole_functions_about_even_in_cases() -> None:
+    requests = [case.student_request for case in load_rubric("gradient_descent").cases]
+    groups = _whole_functions(requests, 2)
+    assert len(groups) == 2
+    assert sorted(index for group in groups for index in group) == list(range(len(requests)))
+    first, second = ({requests[index].function for index in group} for group in groups)
+    assert first.isdisjoint(second)
+    largest = max(collections.Counter(request.function for request in requests).values())
+    assert abs(len(groups[0]) - len(groups[1])) <= largest
+    assert _whole_functions(requests, 1) == [list(range(len(requests)))]
+    one_function = [request for request in requests if request.function == "gd"]
+    assert _whole_functions(one_function, 2) == [list(range(len(one_function)))]
+
+
+def _buggy(tmp_path: Path) -> Path:
+    bug, edits = next(iter(MUTATIONS.items()))
+    module = tmp_path / "gradient_descent.py"
+    module.write_text(mutate(SOLUTION.read_text(), bug.split("/")[0], edits))
+    return module
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("submission", ["buggy", "exits"])
+def test_two_workers_grade_as_one(submission: str, tmp_path: Path) -> None:
+    module = _buggy(tmp_path) if submission == "buggy" else EXITS
+    rubric, reference = load_rubric("gradient_descent"), shared_reference()
+    reports = [
+        grade_submission(module, rubric, reference, workers=workers, case_time_limit=5)
+        for workers in (1, 2)
+    ]
+    one, two = (
+        [(c.name, c.status, c.score) for f in report.functions for c in f.checks]
+        for report in reports
+    )
+    assert one == two
+    assert any(score < 1e-9 for _, _, score in one)  # the submission loses points somewhere
