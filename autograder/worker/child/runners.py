@@ -95,10 +95,17 @@ def _function(student: Student, request: CaseRequest) -> Callable[..., Any]:
     return function
 
 
+_BITS = {1: torch.uint8, 2: torch.int16, 4: torch.int32, 8: torch.int64}  # by element size
+
+
 def _unchanged(given: Tensor, original: Tensor) -> bool:
-    """Bit for bit the same (NaN included), with the same shape and dtype."""
+    """Bit for bit the same (NaN included), with the same shape and dtype: both read as
+    integers of their element's size, or as bytes where no integer has that size."""
     if given.shape != original.shape or given.dtype != original.dtype:
         return False
+    bits = _BITS.get(given.element_size())
+    if bits is not None:
+        return torch.equal(given.view(bits), original.view(bits))
     as_bytes = [t.contiguous().reshape(-1).view(torch.uint8) for t in (given, original)]
     return torch.equal(*as_bytes)
 
