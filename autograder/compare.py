@@ -42,13 +42,18 @@ def _scale(values: Sequence[Array]) -> float:
     return max((float(f.max()) for f in finite if f.size), default=0.0)
 
 
+# Infinities and NaN are compared as such: their arithmetic on the way warns for nothing. A
+# decorator only: as one, it is safe in the threads of a batch (a `with` block is not).
+_QUIET = np.errstate(invalid="ignore", over="ignore")
+
+
 def _agrees(expected: Array, got: Array, rtol: float, scale: float) -> Array:
     """Where got is within tolerance of expected, elementwise: the same NaNs and infinities,
-    and finite values within rtol of the value plus the quantity's scale."""
-    with np.errstate(invalid="ignore", over="ignore"):
-        same_kind = (np.isnan(expected) == np.isnan(got)) & (np.isinf(expected) == np.isinf(got))
-        both_finite = np.isfinite(expected) & np.isfinite(got)
-        close = np.abs(got - expected) <= rtol * (np.abs(expected) + scale)
+    and finite values within rtol of the value plus the quantity's scale (callers are
+    _QUIET)."""
+    same_kind = (np.isnan(expected) == np.isnan(got)) & (np.isinf(expected) == np.isinf(got))
+    both_finite = np.isfinite(expected) & np.isfinite(got)
+    close = np.abs(got - expected) <= rtol * (np.abs(expected) + scale)
     infinite_equal = np.isinf(expected) & (got == expected)
     return same_kind & np.where(both_finite, close, np.isnan(expected) | infinite_equal)
 
@@ -80,6 +85,7 @@ def _quantities(path: NumericTrajectory, step: int, with_state: bool) -> dict[st
     return observed
 
 
+@_QUIET
 def first_divergence(
     expected: Trajectory,
     got: Trajectory,
@@ -156,7 +162,7 @@ def _first_failing_step(
     steps = len(expected.points)
     candidates = [len(got.points)] if len(got.points) < steps else []
     common = min(steps, len(got.points))
-    points = [_stacked(path.points[:common]) for path in (expected, got)]
+    points = [_first_points(path, common) for path in (expected, got)]
     losses = [path.losses[:common] for path in (expected, got)]
     for reference, observed in (points, losses):
         if reference is None or observed is None:
@@ -166,6 +172,12 @@ def _first_failing_step(
     if with_state:
         candidates += _failing_state_steps(expected, got, rtol, common)
     return min(candidates, default=None)
+
+
+def _first_points(path: NumericTrajectory, count: int) -> Array | None:
+    """The first `count` points stacked, or None when their shapes differ."""
+    every = path.stacked_points
+    return _stacked(path.points[:count]) if every is None else every[:count]
 
 
 def _stacked(arrays: Sequence[Array]) -> Array | None:
@@ -208,6 +220,7 @@ def _failing_state_steps(
     return failing
 
 
+@_QUIET
 def first_difference(
     expected: Tensor, got: Tensor, quantity: str, dtype: torch.dtype = torch.float64
 ) -> Divergence | None:

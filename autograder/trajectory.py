@@ -53,6 +53,12 @@ class NumericTrajectory:
     losses: Array
     states: tuple[Mapping[str, Array], ...]
 
+    @functools.cached_property
+    def stacked_points(self) -> Array | None:
+        """The points as one (steps + 1, ...) array; None when their shapes differ."""
+        same = len({point.shape for point in self.points}) == 1
+        return np.stack(self.points) if same else None
+
 
 def float64_array(tensor: Tensor) -> Array:
     """A float64 numpy copy of `tensor`, wherever it lives."""
