@@ -4,6 +4,10 @@ each function's cases in one worker: the report is the one a single worker gives
 from __future__ import annotations
 
 import collections
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -56,3 +60,25 @@ def test_two_workers_grade_as_one(submission: str, tmp_path: Path) -> None:
     )
     assert one == two
     assert any(score < 1e-9 for _, _, score in one)  # the submission loses points somewhere
+
+
+HANGS = "def gd(x, grad, state, **options):\n    while True:\n        pass\n\n\nmomentum = gd\n"
+
+
+@pytest.mark.slow
+def test_ctrl_c_ends_every_worker_of_a_grade_at_once(tmp_path: Path) -> None:
+    """Two workers each wait on a case that never ends (limit 60 s): Ctrl-C ends both."""
+    module = tmp_path / "gradient_descent.py"
+    module.write_text(HANGS)
+    command = [sys.executable, "-m", "autograder", "grade", str(module), "--assignment",
+               "gradient_descent", "--case-time-limit", "60", "--time-budget", "600"]  # fmt: skip
+    with subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=ROOT,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # as in a terminal
+    ) as process:  # fmt: skip
+        time.sleep(8)  # the fork server is up and both workers are in their first case
+        process.send_signal(signal.SIGINT)
+        interrupted = time.monotonic()
+        process.wait(timeout=60)
+    assert time.monotonic() - interrupted < 20
+    assert process.returncode != 0

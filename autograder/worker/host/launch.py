@@ -58,7 +58,7 @@ class GuardProcess(Protocol):
     def kill(self) -> None: ...
 
 
-@dataclass
+@dataclass(eq=False)  # a handle on one process: equal to itself alone, so it can be in a set
 class WorkerProcess:
     """A running worker: its guard's process and pipes, its sandbox plan, the last few KiB
     written to stderr, and (once it said hello) a pidfd of the worker process itself."""

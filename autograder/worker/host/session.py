@@ -94,6 +94,8 @@ def run_cases(
     given_up, kills, clock, meter = shared.given_up, shared.kills, shared.clock, shared.meter
     try:
         for index, request in enumerate(requests):
+            if shared.stopped.is_set():
+                break
             if request.function in given_up:
                 outcomes.append(replace(given_up[request.function], request=request))
                 continue
@@ -109,6 +111,7 @@ def run_cases(
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
                     break
+                shared.running.add(worker)
             limit = clock.next_limit(case_time_limit)
             outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
             if outcome.status == "timeout" and clock.left() <= 0:  # the budget cut its limit
@@ -120,10 +123,12 @@ def run_cases(
             if outcome.status == "timeout" or kills[request.function] >= KILLS_PER_FUNCTION:
                 given_up[request.function] = outcome
             if not usable:
+                shared.running.discard(worker)
                 stop_worker(worker)
                 worker = None
     finally:
         if worker is not None:
+            shared.running.discard(worker)
             stop_worker(worker)
     return outcomes
 
@@ -148,7 +153,11 @@ def run_in_workers(
         return run_cases(module_path, chosen, shared=shared, **options)
 
     with ThreadPoolExecutor(len(groups), thread_name_prefix="worker") as pool:
-        runs = list(pool.map(run, groups))
+        try:
+            runs = list(pool.map(run, groups))
+        except BaseException:  # Ctrl-C, or a worker that cannot start: the others stop too
+            shared.stop()
+            raise
     found = {
         index: outcome
         for group, outcomes in zip(groups, runs, strict=True)
@@ -179,6 +188,14 @@ class Shared:
     meter: _Meter = field(default_factory=lambda: _Meter(MAX_SUBMISSION_BYTES))
     given_up: dict[str, CaseOutcome] = field(default_factory=dict)
     kills: collections.Counter[str] = field(default_factory=collections.Counter)
+    stopped: threading.Event = field(default_factory=threading.Event)  # no case is wanted now
+    running: set[WorkerProcess] = field(default_factory=set)  # workers with a case under way
+
+    def stop(self) -> None:
+        """Run no more cases, and end the workers running one: the grading was given up."""
+        self.stopped.set()
+        for worker in list(self.running):
+            worker.process.terminate()  # its guard ends it; the case reads a closed channel
 
     @classmethod
     def for_submission(cls, time_budget: float) -> Shared:
