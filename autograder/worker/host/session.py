@@ -181,15 +181,16 @@ def _whole_functions(requests: Sequence[CaseRequest], parts: int) -> list[list[i
 @dataclass
 class Shared:
     """What the runs of one submission share, whichever worker runs them: its time budget,
-    the bytes its replies may still take, and the functions given up (a timeout, or two
-    killed workers or garbled replies)."""
+    the bytes its replies may still take, the functions given up (a timeout, or two killed
+    workers or garbled replies), and whether its grading was stopped, with the workers to
+    end then."""
 
     clock: _Clock
     meter: _Meter = field(default_factory=lambda: _Meter(MAX_SUBMISSION_BYTES))
     given_up: dict[str, CaseOutcome] = field(default_factory=dict)
     kills: collections.Counter[str] = field(default_factory=collections.Counter)
     stopped: threading.Event = field(default_factory=threading.Event)  # no case is wanted now
-    running: set[WorkerProcess] = field(default_factory=set)  # workers with a case under way
+    running: set[WorkerProcess] = field(default_factory=set)  # its workers alive now
 
     def stop(self) -> None:
         """Run no more cases, and end the workers running one: the grading was given up."""
