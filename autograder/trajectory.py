@@ -61,7 +61,8 @@ class NumericTrajectory:
 
 
 def float64_array(tensor: Tensor) -> Array:
-    """A float64 numpy copy of `tensor`, wherever it lives."""
+    """`tensor`'s values as a float64 numpy array, wherever it lives (its own memory when it
+    is a float64 CPU tensor already: for reading only)."""
     return tensor.detach().to("cpu", torch.float64).numpy()
 
 
