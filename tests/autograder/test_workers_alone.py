@@ -54,8 +54,13 @@ def test_two_workers_grade_as_one(submission: str, tmp_path: Path) -> None:
         grade_submission(module, rubric, reference, workers=workers, case_time_limit=5)
         for workers in (1, 2)
     ]
-    one, two = (
-        [(c.name, c.status, c.score) for f in report.functions for c in f.checks]
+    one, two = (  # efficiency cases are timed by the wall clock: the machine's load decides
+        [
+            (c.name, c.status, c.score)
+            for f in report.functions
+            for c in f.checks
+            if c.category != "efficiency"
+        ]
         for report in reports
     )
     assert one == two
