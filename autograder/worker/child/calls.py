@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import linecache
 import types
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -83,7 +83,11 @@ def check_signature(
     args: Mapping[str, Any],
     kwargs: Mapping[str, Any],
 ) -> None:
-    """A wrong_signature stop unless `function` accepts these positional and keyword arguments."""
+    """A wrong_signature stop unless `function` accepts these positional and keyword arguments
+    (binding depends on their names alone, so each accepted call shape is checked once)."""
+    shape = (id(function), tuple(args), tuple(kwargs))
+    if _ACCEPTED.get(shape) is function:
+        return
     try:
         signature = inspect.signature(function)
     except (TypeError, ValueError):
@@ -94,6 +98,12 @@ def check_signature(
         names = ", ".join([*args, *(f"{name}=..." for name in kwargs)])
         call = f"{request.function}({names})"
         raise CaseStop("wrong_signature", None, call=call, reason=str(error)) from None
+    _ACCEPTED[shape] = function
+
+
+# (function's id, positional names, keyword names): the function, which accepted such a call;
+# kept, so that its id stays its own
+_ACCEPTED: dict[tuple[int, tuple[str, ...], tuple[str, ...]], Callable[..., Any]] = {}
 
 
 def student_frame(error: BaseException, path: Path) -> tuple[int | None, str]:
@@ -225,9 +235,11 @@ def bad_return(
 
 
 def checked_return(
-    request: CaseRequest, step: int, result: object, x: Tensor, finite_inputs: bool
+    request: CaseRequest, step: int, result: object, x: Tensor, given: Sequence[Tensor] = ()
 ) -> Tensor:
-    """`result` if it is a plain tensor like x (finite when the inputs were); else a stop."""
+    """`result` if it is a plain tensor like x, finite when the tensors `given` to the step
+    are all finite (read only for a result that is not, so the check costs nothing on most
+    steps; none given: no such check); else a stop."""
     if not isinstance(result, Tensor):
         raise bad_return(request, step, messages.describe_value(result))
     if type(result) is not Tensor:
@@ -241,7 +253,12 @@ def checked_return(
         raise bad_return(request, step, what)
     if result.device != x.device:
         raise bad_return(request, step, f"a tensor on {result.device} for x on {x.device}")
-    if finite_inputs and request.require_finite and not bool(torch.isfinite(result).all()):
+    if (
+        given
+        and request.require_finite
+        and not bool(torch.isfinite(result).all())
+        and all(bool(torch.isfinite(tensor).all()) for tensor in given)
+    ):
         kind = "NaN" if bool(torch.isnan(result).any()) else "inf"
         what = f"a tensor holding {kind} from finite x and grad"
         raise bad_return(request, step, what, messages.NON_FINITE_ADVICE)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import sys
 import threading
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -40,11 +40,40 @@ class DelegationWatch:
         self._watching = False
         self._ours = False  # the watch itself is calling sys.settrace
         self.tampered = False  # the trace function was turned off during the last case
-        sys.addaudithook(self._audit)
+        self._trace = self._trace_function()
+        sys.addaudithook(self._audit_hook())
 
-    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
-        if event == "sys.settrace" and self._watching and not self._ours:
-            self.tampered = True
+    # Both hooks are plain functions, not bound methods: Python calls them on every call of a
+    # case (the trace) and on every audited event, which each traced call raises (reading a
+    # frame's f_code); there a bound method costs about twice as much.
+
+    def _audit_hook(self) -> Callable[[str, tuple[Any, ...]], None]:
+        watch = self
+
+        def audit(event: str, args: tuple[Any, ...]) -> None:
+            if event == "sys.settrace" and watch._watching and not watch._ours:
+                watch.tampered = True
+
+        return audit
+
+    def _trace_function(self) -> Callable[[types.FrameType, str, Any], None]:
+        """Note the first delegation, then stop tracing: the rest of the case runs at speed.
+        Most calls cost one lookup of their file."""
+        watch, entry_files = self, _ENTRY_FILES
+
+        def trace(frame: types.FrameType, event: str, arg: Any) -> None:
+            if event != "call" or watch.called is not None:
+                return
+            file = frame.f_code.co_filename
+            entry = entry_files.get(file)
+            if entry is None:
+                entry = entry_files[file] = _is_entry_file(file)
+            if entry:
+                watch.called = _delegated(frame)
+                if watch.called is not None:
+                    watch._settrace(None)
+
+        return trace
 
     def _settrace(self, function: Any) -> None:
         self._ours = True
@@ -53,20 +82,6 @@ class DelegationWatch:
             threading.settrace(function)
         finally:
             self._ours = False
-
-    def _trace(self, frame: types.FrameType, event: str, arg: Any) -> None:
-        """Note the first delegation, then stop tracing: the rest of the case runs at speed.
-        It runs on every call of the case, so most calls cost one lookup of their file."""
-        if event != "call" or self.called is not None:
-            return
-        file = frame.f_code.co_filename
-        entry = _ENTRY_FILES.get(file)
-        if entry is None:
-            entry = _ENTRY_FILES[file] = _is_entry_file(file)
-        if entry:
-            self.called = _delegated(frame)
-            if self.called is not None:
-                self._settrace(None)
 
     @contextmanager
     def watching(self) -> Iterator[None]:

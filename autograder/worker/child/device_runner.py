@@ -52,15 +52,18 @@ def run_device_check(
     def call(step: int, x_cpu: Tensor, grad_cpu: Tensor, kwargs: dict[str, Any]) -> Tensor:
         nonlocal x_gpu
         x_view, grad = x_cpu.reshape(view), grad_cpu.reshape(view)
-        finite = bool(torch.isfinite(x_view).all()) and bool(torch.isfinite(grad).all())
         result = call_student(student, function, step, x_view.clone(), grad.clone(), state_cpu,
                               **kwargs)  # fmt: skip
-        x_next = checked_return(request, step, result, x_view, finite).detach().reshape(x_cpu.shape)
+        x_next = (
+            checked_return(request, step, result, x_view, (x_view, grad))
+            .detach()
+            .reshape(x_cpu.shape)
+        )
         x_view = to_gpu(x_gpu.reshape(view).clone())
         grad = to_gpu(problem.grad(x_gpu, step - 1).reshape(view))
         given = (x_view, grad, state_gpu)
         result = call_on_device(student, function, step, given, kwargs, EMULATED)
-        checked = checked_return(request, step, result, x_view, finite_inputs=False)
+        checked = checked_return(request, step, result, x_view)
         if not on_gpu(checked):
             raise bad_return(request, step, f"a tensor on cpu for x on {DEVICE}")
         misplaced = misplaced_stop(state_gpu, x_view, step, EMULATED)

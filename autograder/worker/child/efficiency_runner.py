@@ -117,7 +117,7 @@ def run_efficiency(
 
     def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
         result = call_student(student, function, step, x, grad, state, **kwargs)
-        return checked_return(request, step, result, x, finite_inputs=False).detach()
+        return checked_return(request, step, result, x).detach()
 
     state: dict[Any, Any] = {}
     last = measured_steps(call, request, start, base_lr(function, hyperparameters))
@@ -157,7 +157,7 @@ def _time_steps(
         result = call_student(student, function, step, x, grad, state,
                               **request.hyperparameters)  # fmt: skip
         took = _clock(x.device) - started
-        x = checked_return(request, step, result, x, finite_inputs=False).detach()
+        x = checked_return(request, step, result, x).detach()
         if step > 1:
             fastest, fastest_baseline = min(fastest, took), min(fastest_baseline, baseline)
             if fastest <= SLOWDOWN_LIMIT * fastest_baseline + SLACK:

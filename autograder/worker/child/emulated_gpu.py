@@ -12,7 +12,7 @@ nothing is compiled or imported: the check costs what the steps cost.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
@@ -87,14 +87,14 @@ class EmulatedGPU(TorchFunctionMode):
         kwargs = dict(kwargs or {})
         if func == Tensor.device.__get__ and on_gpu(args[0]):
             return torch.device(DEVICE)
-        inputs = list(_tensors((args, kwargs)))
-        marked = any(on_gpu(t) for t in inputs)
+        inputs = _tensors((args, kwargs), [])
+        marked = _any_marked(inputs)
         if marked and func in HOST_CALLS:
             raise HostRoundTrip(HOST_CALLS[func])
         if marked and func is Tensor.to and _names_the_host(args[1:], kwargs):
             raise HostRoundTrip("`.to('cpu')`")
         args, kwargs, to_device = _for_the_cpu(args, kwargs)
-        if marked and any(not on_gpu(t) and t.ndim > 0 for t in inputs):
+        if marked and _any_on_host(inputs):
             raise MixedDevices
         if func is Tensor.cuda:
             func, to_device = Tensor.clone, True
@@ -102,26 +102,38 @@ class EmulatedGPU(TorchFunctionMode):
             kwargs = {}
         result = func(*args, **kwargs)
         if marked or to_device:
-            for tensor in _tensors(result):
-                to_gpu(tensor)
+            for tensor in _tensors(result, []):
+                setattr(tensor, _MARK, True)
         return result
 
 
 EMULATED = Device(EmulatedGPU, device_of)
 
+# The mode runs on every operation of a step: the helpers below use no generators (each of
+# a generator's steps is a Python call, and a traced one), so an operation costs few calls.
 
-def _tensors(value: object) -> Iterator[Tensor]:
-    """The tensors in a value and the lists, tuples (torch's named results included) and dicts
-    it nests: what torch functions take and give. Cheaper than a general tree walk, which
-    would cost more than the operations themselves."""
+
+def _tensors(value: object, found: list[Tensor]) -> list[Tensor]:
+    """`found` with the tensors in a value and the lists, tuples (torch's named results
+    included) and dicts it nests added: what torch functions take and give."""
     if isinstance(value, Tensor):
-        yield value
-    elif isinstance(value, list | tuple):
-        for item in value:
-            yield from _tensors(item)
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _tensors(item)
+        found.append(value)
+    elif isinstance(value, list | tuple | dict):
+        for item in value.values() if isinstance(value, dict) else value:
+            if isinstance(item, Tensor):
+                found.append(item)
+            elif isinstance(item, list | tuple | dict):
+                _tensors(item, found)
+    return found
+
+
+def _any_marked(tensors: list[Tensor]) -> bool:
+    return any([getattr(tensor, _MARK, False) for tensor in tensors])
+
+
+def _any_on_host(tensors: list[Tensor]) -> bool:
+    """Whether a tensor of one or more dimensions is unmarked: one CUDA would not mix."""
+    return any([not getattr(tensor, _MARK, False) and tensor.ndim > 0 for tensor in tensors])
 
 
 def _is_gpu(value: object) -> bool:
@@ -134,12 +146,16 @@ def _for_the_cpu(
     args: Sequence[Any], kwargs: dict[str, Any]
 ) -> tuple[tuple[Any, ...], dict[str, Any], bool]:
     """The arguments with every device of the GPU replaced by the CPU, and whether any was."""
-    moved = any(_is_gpu(a) for a in args) or any(_is_gpu(v) for v in kwargs.values())
+    devices = (str, torch.device)
+    named = [a for a in args if isinstance(a, devices)]
+    named += [v for v in kwargs.values() if isinstance(v, devices)]
+    if not named or not any(_is_gpu(d) for d in named):
+        return tuple(args), kwargs, False
     cpu = torch.device("cpu")
     return (
         tuple(cpu if _is_gpu(a) else a for a in args),
         {k: cpu if _is_gpu(v) else v for k, v in kwargs.items()},
-        moved,
+        True,
     )
 
 

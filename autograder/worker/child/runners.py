@@ -170,8 +170,7 @@ def run_optimizer(
             else call_on_device(student, function, step, given, kwargs, gpu)
         )
         modified = modified or _modification(step, x=(x_in, x_view), grad=(grad_in, grad_view))
-        finite = bool(torch.isfinite(x).all()) and bool(torch.isfinite(grad).all())
-        checked = checked_return(request, step, result, x_view, finite)
+        checked = checked_return(request, step, result, x_view, (x, grad))
         misplaced = None if gpu is None else misplaced_stop(state, x_view, step, gpu)
         if misplaced is not None:
             raise misplaced
