@@ -210,12 +210,17 @@ def _draw_paths(
     ax.legend(loc="best", fontsize="small")
 
 
-def _single_axes(size: tuple[float, float]) -> tuple[Figure, Axes]:
-    """A figure of `size` inches with one axes and fixed margins: a layout engine would
-    double the time to draw it, and a feedback page draws one per failing function."""
+def _single_axes(size: tuple[float, float], title: str) -> tuple[Figure, Axes]:
+    """A figure of `size` inches with one axes, fixed margins, `title` at a fixed height and
+    at most about five ticks an axis: a feedback page draws one per failing function, and a
+    layout engine would double the time to draw it, a title moved clear of tick labels (none
+    sit on top here) or a tick every centimetre add a tenth or more each."""
     figure = Figure(figsize=size)
     figure.subplots_adjust(left=0.13, right=0.97, bottom=0.11, top=0.93)
-    return figure, figure.add_subplot()
+    ax = figure.add_subplot()
+    ax.set_title(title, y=1.0)
+    ax.locator_params(nbins=5)
+    return figure, ax
 
 
 def _dimension(problem: Surface) -> int:
@@ -251,9 +256,8 @@ def plot_paths(
     if _dimension(problem) > 2:
         losses = {label: list(_evaluate_path(problem, points)) for label, points in arrays.items()}
         return loss_curves(losses, title=title or problem.name, mark=mark)
-    figure, ax = _single_axes((6.4, 5.0))
+    figure, ax = _single_axes((6.4, 5.0), title or problem.name)
     _draw_paths(ax, problem, arrays, _view(problem, list(arrays.values())), mark)
-    ax.set_title(title or problem.name)
     return figure
 
 
@@ -311,7 +315,7 @@ def loss_curves(
     loggable = positive.size > 0 and bool(np.all(kept >= 0))
     if log is None:
         log = loggable and float(positive.max()) > 100 * float(positive.min())
-    figure, ax = _single_axes((6.4, 4.2))
+    figure, ax = _single_axes((6.4, 4.2), title)
     for label, values in series.items():
         beyond = np.flatnonzero(~(np.abs(values) <= bound))
         shown = values if beyond.size == 0 else values[: beyond[0] + 1]
@@ -331,7 +335,6 @@ def loss_curves(
         ax.set_ylim(low - pad, high + pad)
     ax.set_xlabel("step")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     return figure
 
@@ -343,14 +346,13 @@ def schedule_curves(
     title: str = "learning rate",
 ) -> Figure:
     """Learning rate against step (counted from 0) for several schedules."""
-    figure, ax = _single_axes((7.0, 4.2))
+    figure, ax = _single_axes((7.0, 4.2), title)
     for label, values in schedules.items():
         ax.plot(np.arange(len(values)), np.asarray(values, dtype=np.float64), lw=1.5, label=label)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("learning rate")
-    ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     return figure
 
@@ -422,7 +424,7 @@ def iterate_curves(
     curve f(x) (one overshooting where the other creeps) stay apart here."""
     if mark is not None and mark.path not in paths:
         raise KeyError(f"the mark names path {mark.path!r}, not one of {list(paths)}")
-    figure, ax = _single_axes((6.4, 4.2))
+    figure, ax = _single_axes((6.4, 4.2), title)
     for label, values in paths.items():
         shown = np.asarray(values, dtype=np.float64)
         ax.plot(np.arange(shown.size), np.where(np.isfinite(shown), shown, np.nan), "o-",
@@ -432,6 +434,5 @@ def iterate_curves(
         ax.plot([mark.step], [value], "X", color="red", ms=12, ls="none", label=mark.label)
     ax.set_xlabel("step")
     ax.set_ylabel("x")
-    ax.set_title(title)
     ax.legend(loc="best", fontsize="small")
     return figure

@@ -101,7 +101,8 @@ def plot_png(plot: Plot, visible: bool) -> bytes | None:
         return None
     FigureCanvasAgg(figure)
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=PLOT_DPI)
+    # The fastest compression: a fifth of the time of the default, and barely larger here.
+    figure.savefig(buffer, format="png", dpi=PLOT_DPI, pil_kwargs={"compress_level": 1})
     return buffer.getvalue()
 
 
