@@ -44,13 +44,13 @@ def _scale(values: Sequence[Array]) -> float:
 
 # Infinities and NaN are compared as such: their arithmetic on the way warns for nothing. A
 # decorator only: as one, it is safe in the threads of a batch (a `with` block is not).
-_QUIET = np.errstate(invalid="ignore", over="ignore")
+QUIET = np.errstate(invalid="ignore", over="ignore")
 
 
 def _agrees(expected: Array, got: Array, rtol: float, scale: float) -> Array:
     """Where got is within tolerance of expected, elementwise: the same NaNs and infinities,
     and finite values within rtol of the value plus the quantity's scale (callers are
-    _QUIET)."""
+    QUIET)."""
     same_kind = (np.isnan(expected) == np.isnan(got)) & (np.isinf(expected) == np.isinf(got))
     both_finite = np.isfinite(expected) & np.isfinite(got)
     close = np.abs(got - expected) <= rtol * (np.abs(expected) + scale)
@@ -85,7 +85,7 @@ def _quantities(path: NumericTrajectory, step: int, with_state: bool) -> dict[st
     return observed
 
 
-@_QUIET
+@QUIET
 def first_divergence(
     expected: Trajectory,
     got: Trajectory,
@@ -220,7 +220,7 @@ def _failing_state_steps(
     return failing
 
 
-@_QUIET
+@QUIET
 def first_difference(
     expected: Tensor, got: Tensor, quantity: str, dtype: torch.dtype = torch.float64
 ) -> Divergence | None:

@@ -16,12 +16,14 @@ import itertools
 import math
 from collections.abc import Callable, Sequence
 
+import numpy as np
 import torch
 
-from autograder.compare import Divergence, first_difference, first_divergence
+from autograder.compare import QUIET, Divergence, first_difference, first_divergence
 from autograder.expectations import Expectations
 from autograder.results import FLOAT32_PRECISION, SEVERAL_MISTAKES, Diagnosis
 from autograder.rubric import Case
+from autograder.trajectory import Array, float64_array
 from autograder.worker import CaseOutcome
 
 MARGIN = 0.1  # a bug's distance to the run, at most this fraction of the reference's
@@ -155,35 +157,36 @@ def distance(a: CaseOutcome, b: CaseOutcome) -> float:
     return max((_gap(first[k], second[k]) for k in shared), default=0.0)
 
 
-def _series(outcome: CaseOutcome) -> dict[str, torch.Tensor]:
-    """Every recorded value of a run, by quantity, flattened over its steps."""
-    found: dict[str, torch.Tensor] = {}
+def _series(outcome: CaseOutcome) -> dict[str, Array]:
+    """Every recorded value of a run, by quantity, flattened over its steps (a trajectory's
+    are made once: the reference's and each bug's are read for every student)."""
+    found: dict[str, Array] = {}
     if outcome.trajectory is not None:
-        path = outcome.trajectory
-        found["x"] = torch.cat([p.detach().double().flatten() for p in path.points])
-        for name in {name for state in path.states for name in state}:
-            values = [s[name].double().flatten() for s in path.states if name in s]
-            found[f"state {name}"] = torch.cat(values)
+        path = outcome.trajectory.numeric
+        found["x"] = path.flat_points
+        found.update({f"state {name}": values for name, values in path.flat_states.items()})
     for name in ("lrs", "losses"):
         values = getattr(outcome, name)
         if values is not None:
-            found[name] = torch.tensor(values, dtype=torch.float64)
+            found[name] = np.asarray(values, dtype=np.float64)
     if outcome.parameters is not None:
-        found["parameters"] = outcome.parameters.double().flatten()
+        found["parameters"] = float64_array(outcome.parameters).reshape(-1)
     if outcome.batches is not None:
-        found["batches"] = torch.cat(
-            [b.double().flatten() for b in outcome.batches] or [torch.zeros(0)]
+        found["batches"] = np.concatenate(
+            [float64_array(b).reshape(-1) for b in outcome.batches] or [np.zeros(0)]
         )
     return found
 
 
-def _gap(x: torch.Tensor, y: torch.Tensor) -> float:
-    if x.shape != y.shape or not torch.equal(torch.isfinite(x), torch.isfinite(y)):
+@QUIET
+def _gap(x: Array, y: Array) -> float:
+    finite = np.isfinite(x)
+    if x.shape != y.shape or not np.array_equal(finite, np.isfinite(y)):
         return math.inf
-    finite = torch.isfinite(x)
-    if not torch.equal(x[~finite].nan_to_num(), y[~finite].nan_to_num()):
+    if not np.array_equal(np.nan_to_num(x[~finite]), np.nan_to_num(y[~finite])):
         return math.inf
-    if not bool(finite.any()):
+    if not finite.any():
         return 0.0
-    scale = max(x[finite].abs().max().item(), y[finite].abs().max().item(), 1e-300)
-    return float((x[finite] - y[finite]).abs().max().item()) / scale
+    ours, theirs = x[finite], y[finite]
+    scale = max(float(np.abs(ours).max()), float(np.abs(theirs).max()), 1e-300)
+    return float(np.abs(ours - theirs).max()) / scale

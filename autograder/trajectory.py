@@ -59,6 +59,20 @@ class NumericTrajectory:
         same = len({point.shape for point in self.points}) == 1
         return np.stack(self.points) if same else None
 
+    @functools.cached_property
+    def flat_points(self) -> Array:
+        """Every coordinate of every point, in order, in one flat array."""
+        return np.concatenate([point.reshape(-1) for point in self.points])
+
+    @functools.cached_property
+    def flat_states(self) -> dict[str, Array]:
+        """Each state entry's values over the steps that keep it, in one flat array."""
+        names = dict.fromkeys(name for state in self.states for name in state)
+        return {
+            name: np.concatenate([s[name].reshape(-1) for s in self.states if name in s])
+            for name in names
+        }
+
 
 def float64_array(tensor: Tensor) -> Array:
     """`tensor`'s values as a float64 numpy array, wherever it lives (its own memory when it
