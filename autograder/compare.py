@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 import torch
 from torch import Tensor
 
 from autograder.trajectory import Array, NumericTrajectory, Trajectory, float64_array
+
+Mask = npt.NDArray[np.bool_]
 
 
 @dataclass(frozen=True)
@@ -47,15 +50,15 @@ def _scale(values: Sequence[Array]) -> float:
 QUIET = np.errstate(invalid="ignore", over="ignore")
 
 
-def _agrees(expected: Array, got: Array, rtol: float, scale: float) -> Array:
-    """Where got is within tolerance of expected, elementwise: the same NaNs and infinities,
-    and finite values within rtol of the value plus the quantity's scale (callers are
-    QUIET)."""
-    same_kind = (np.isnan(expected) == np.isnan(got)) & (np.isinf(expected) == np.isinf(got))
-    both_finite = np.isfinite(expected) & np.isfinite(got)
-    close = np.abs(got - expected) <= rtol * (np.abs(expected) + scale)
-    infinite_equal = np.isinf(expected) & (got == expected)
-    return same_kind & np.where(both_finite, close, np.isnan(expected) | infinite_equal)
+def _agrees(expected: Array, got: Array, rtol: float, scale: float) -> Mask:
+    """Where got is within tolerance of expected, elementwise: finite values within rtol of
+    the value plus the quantity's scale, the same infinity, or NaN for NaN (callers are
+    QUIET). Where expected is all finite, as it nearly always is, half the operations do."""
+    finite = np.isfinite(expected)
+    close = np.isfinite(got) & (np.abs(got - expected) <= rtol * (np.abs(expected) + scale))
+    if finite.all():
+        return close
+    return np.where(finite, close, (got == expected) | (np.isnan(expected) & np.isnan(got)))
 
 
 def _first_mismatch(

@@ -14,10 +14,9 @@ CASE_TIME_LIMIT = 10.0  # seconds of wall clock per case, and for importing the 
 DEMO_CASE_TIME_LIMIT = 2.0  # the sample class has students whose code never returns
 SUBMISSION_TIME_BUDGET = 60.0  # seconds of wall clock for all the cases of one submission
 LIMIT_AFTER_A_TIMEOUT = 2.0  # seconds per case once a case of the submission has timed out
-# Workers at once for a submission graded alone (grade, check), cores allowing. One for now:
-# an efficiency case timed while another worker of the same grade ran failed a correct
-# function once under a loaded machine; efficiency cases must first run alone.
-WORKERS_ALONE = 1
+# Workers at once for a submission graded alone (grade, check), cores allowing; its
+# efficiency cases, timed by the wall clock, then run in a worker of their own, alone.
+WORKERS_ALONE = 2
 WORKER_START_TIME_LIMIT = 120.0  # seconds for a worker to import torch: the kit's to pay
 
 REPORT_FORMATS = ("text", "json", "gradescope", "markdown", "html")  # what --format takes

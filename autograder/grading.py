@@ -32,7 +32,7 @@ from autograder.rubric import Case, Rubric
 from autograder.safe_text import printable
 from autograder.status import Status
 from autograder.submission import check_assignment, open_submission
-from autograder.worker import CaseOutcome, Shared, messages, run_in_workers
+from autograder.worker import CaseOutcome, Shared, load_errors, messages, run_in_workers
 
 DRAWABLE_DIMENSIONS = (1, 2)
 
@@ -101,10 +101,8 @@ def _run_visible_first(
     keep = only_what_grading_reads(cases)
     outcomes: list[CaseOutcome] = []
     for requests in (visible, hidden):  # a worker each; none for an empty list
-        if outcomes and all(o.status == "load_error" for o in outcomes):
-            outcomes += [replace(outcomes[0], request=request) for request in requests]
-        elif requests:
-            outcomes += run_in_workers(
+        if requests:
+            outcomes += load_errors(outcomes, requests) or run_in_workers(
                 module_path,
                 requests,
                 workers,

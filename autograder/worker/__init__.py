@@ -21,13 +21,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from autograder.worker.host.replies import receive_outcome
-    from autograder.worker.host.session import Shared, run_cases, run_in_workers
+    from autograder.worker.host.session import Shared, load_errors, run_cases, run_in_workers
     from autograder.worker.records import CaseOutcome, CaseRequest
 
 __all__ = [
     "CaseOutcome",
     "CaseRequest",
     "Shared",
+    "load_errors",
     "receive_outcome",
     "run_cases",
     "run_in_workers",
@@ -37,6 +38,7 @@ _HOMES = {
     "CaseOutcome": "autograder.worker.records",
     "CaseRequest": "autograder.worker.records",
     "Shared": "autograder.worker.host.session",
+    "load_errors": "autograder.worker.host.session",
     "run_in_workers": "autograder.worker.host.session",
     "receive_outcome": "autograder.worker.host.replies",
     "run_cases": "autograder.worker.host.session",

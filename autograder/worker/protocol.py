@@ -101,7 +101,7 @@ def _descriptor(entry: object, position: int) -> tuple[torch.dtype, tuple[int, .
     nbytes = entry["nbytes"]
     if not _is_count(nbytes):
         raise ProtocolError(f"array {position}: nbytes is not a non-negative int")
-    expected = math.prod(shape) * torch.empty((), dtype=dtype).element_size()
+    expected = math.prod(shape) * dtype.itemsize
     if expected != nbytes:
         raise ProtocolError(f"array {position}: shape {shape} needs {expected} bytes, not {nbytes}")
     return dtype, tuple(shape), nbytes

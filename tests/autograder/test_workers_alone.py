@@ -4,17 +4,21 @@ each function's cases in one worker: the report is the one a single worker gives
 from __future__ import annotations
 
 import collections
+import itertools
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from autograder.expectations import shared_reference
 from autograder.grading import grade_submission
 from autograder.rubric import load_rubric
+from autograder.worker import CaseRequest
+from autograder.worker.host import session
 from autograder.worker.host.session import _whole_functions
 from tests.fixtures.students.apply_mutation import mutate
 from tests.fixtures.students.gradient_descent_mutations import MUTATIONS
@@ -65,6 +69,35 @@ def test_two_workers_grade_as_one(submission: str, tmp_path: Path) -> None:
     )
     assert one == two
     assert any(score < 1e-9 for _, _, score in one)  # the submission loses points somewhere
+
+
+@pytest.mark.slow
+def test_efficiency_cases_run_last_with_no_other_worker_beside_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """They are timed by the wall clock: another worker of the same grade would slow them."""
+    runs: list[tuple[set[str], float, float]] = []  # the measures of a run_cases, its span
+    real = session.run_cases
+
+    def spanned(module_path: Path, requests: list[CaseRequest], **options: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return real(module_path, requests, **options)
+        finally:
+            runs.append(({r.measure for r in requests}, start, time.monotonic()))
+
+    monkeypatch.setattr(session, "run_cases", spanned)
+    grade_submission(SOLUTION, load_rubric("gradient_descent"), shared_reference(), workers=2)
+    timed = [run for run in runs if "efficiency" in run[0]]
+    others = [run for run in runs if "efficiency" not in run[0]]
+    assert timed
+    assert all(measures == {"efficiency"} for measures, _, _ in timed)
+    for _, start, end in timed:
+        assert all(other_end <= start or end <= other_start for _, other_start, other_end in others)
+    assert any(  # the other cases did share the time: two workers ran at once
+        a_start < b_end and b_start < a_end
+        for (_, a_start, a_end), (_, b_start, b_end) in itertools.combinations(others, 2)
+    )
 
 
 HANGS = "def gd(x, grad, state, **options):\n    while True:\n        pass\n\n\nmomentum = gd\n"

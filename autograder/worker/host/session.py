@@ -143,13 +143,19 @@ def run_in_workers(
 ) -> list[CaseOutcome]:
     """`run_cases` of `requests` in up to `workers` workers at once, one outcome each, in
     order: each function's cases run in one worker, so a function given up stays given up,
-    and all share `shared` (the budget, the reply bytes). `options` are run_cases's."""
-    groups = _whole_functions(requests, workers)
+    and all share `shared` (the budget, the reply bytes). The efficiency cases, timed by the
+    wall clock, run last, in a worker with no other beside it. `options` are run_cases's."""
+    timed = [index for index, request in enumerate(requests) if request.measure == "efficiency"]
+    rest = [index for index, request in enumerate(requests) if request.measure != "efficiency"]
+    groups = [
+        [rest[position] for position in group]
+        for group in _whole_functions([requests[index] for index in rest], workers)
+    ]
     if len(groups) <= 1:
         return run_cases(module_path, requests, shared=shared, **options)
 
-    def run(group: list[int]) -> list[CaseOutcome]:
-        chosen = [requests[index] for index in group]
+    def run(indices: list[int]) -> list[CaseOutcome]:
+        chosen = [requests[index] for index in indices]
         return run_cases(module_path, chosen, shared=shared, **options)
 
     with ThreadPoolExecutor(len(groups), thread_name_prefix="worker") as pool:
@@ -158,12 +164,27 @@ def run_in_workers(
         except BaseException:  # Ctrl-C, or a worker that cannot start: the others stop too
             shared.stop()
             raise
+    if timed:
+        ran = [outcome for outcomes in runs for outcome in outcomes]
+        timed_requests = [requests[index] for index in timed]
+        groups.append(timed)
+        runs.append(load_errors(ran, timed_requests) or run(timed))
     found = {
         index: outcome
         for group, outcomes in zip(groups, runs, strict=True)
         for index, outcome in zip(group, outcomes, strict=True)
     }
     return [found[index] for index in range(len(requests))]
+
+
+def load_errors(
+    outcomes: Sequence[CaseOutcome], requests: Sequence[CaseRequest]
+) -> list[CaseOutcome]:
+    """When every one of `outcomes` is a load error, that error for each of `requests`: the
+    module would not load in another worker either. Else nothing: they must run."""
+    if not outcomes or any(outcome.status != "load_error" for outcome in outcomes):
+        return []
+    return [replace(outcomes[0], request=request) for request in requests]
 
 
 def _whole_functions(requests: Sequence[CaseRequest], parts: int) -> list[list[int]]:
