@@ -88,13 +88,13 @@ class EmulatedGPU(TorchFunctionMode):
         if func == Tensor.device.__get__ and on_gpu(args[0]):
             return torch.device(DEVICE)
         inputs = _tensors((args, kwargs), [])
-        marked = _any_marked(inputs)
+        marked = any([on_gpu(t) for t in inputs])
         if marked and func in HOST_CALLS:
             raise HostRoundTrip(HOST_CALLS[func])
         if marked and func is Tensor.to and _names_the_host(args[1:], kwargs):
             raise HostRoundTrip("`.to('cpu')`")
         args, kwargs, to_device = _for_the_cpu(args, kwargs)
-        if marked and _any_on_host(inputs):
+        if marked and any([not on_gpu(t) and t.ndim > 0 for t in inputs]):
             raise MixedDevices
         if func is Tensor.cuda:
             func, to_device = Tensor.clone, True
@@ -103,19 +103,20 @@ class EmulatedGPU(TorchFunctionMode):
         result = func(*args, **kwargs)
         if marked or to_device:
             for tensor in _tensors(result, []):
-                setattr(tensor, _MARK, True)
+                to_gpu(tensor)
         return result
 
 
 EMULATED = Device(EmulatedGPU, device_of)
 
-# The mode runs on every operation of a step: the helpers below use no generators (each of
-# a generator's steps is a Python call, and a traced one), so an operation costs few calls.
+# The mode runs on every operation of a step, where each Python call is also a traced one:
+# it uses list comprehensions, not generators (each step of a generator is a call).
 
 
 def _tensors(value: object, found: list[Tensor]) -> list[Tensor]:
     """`found` with the tensors in a value and the lists, tuples (torch's named results
-    included) and dicts it nests added: what torch functions take and give."""
+    included) and dicts it nests added: what torch functions take and give. A container's
+    tensors are taken in its own loop, so that only nested containers cost a call."""
     if isinstance(value, Tensor):
         found.append(value)
     elif isinstance(value, list | tuple | dict):
@@ -125,15 +126,6 @@ def _tensors(value: object, found: list[Tensor]) -> list[Tensor]:
             elif isinstance(item, list | tuple | dict):
                 _tensors(item, found)
     return found
-
-
-def _any_marked(tensors: list[Tensor]) -> bool:
-    return any([getattr(tensor, _MARK, False) for tensor in tensors])
-
-
-def _any_on_host(tensors: list[Tensor]) -> bool:
-    """Whether a tensor of one or more dimensions is unmarked: one CUDA would not mix."""
-    return any([not getattr(tensor, _MARK, False) and tensor.ndim > 0 for tensor in tensors])
 
 
 def _is_gpu(value: object) -> bool:
