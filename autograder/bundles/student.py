@@ -28,7 +28,7 @@ STUDENT_SIDE = frozenset(
         "compare.py", "config.py", "contract.py", "diagnosis.py", "errors.py",
         "expectations.py", "experiments.py", "feedback.py", "github_action.py", "grading.py",
         "measured_checks.py", "notebook_magics.py", "notebook_messages.py", "notebook_module.py",
-        "outcome_reduction.py", "plotting.py", "problems",
+        "outcome_reduction.py", "plot_geometry.py", "plotting.py", "problems",
         "public_expected.py", "pytest_plugin.py", "reports", "results.py", "rubric.py",
         "rubric_schema.py", "safe_text.py", "scratch_copy.py", "spreadsheet.py", "status.py",
         "submission.py", "training.py",

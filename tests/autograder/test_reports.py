@@ -9,6 +9,7 @@ import math
 import re
 from decimal import Decimal
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 from hypothesis import given
@@ -399,10 +400,11 @@ def test_html_escapes_what_the_grading_run_says(page: str) -> None:
     assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; *more*" in page
 
 
-def test_html_draws_each_failing_case_up_to_the_cap_as_an_inline_png(page: str) -> None:
-    images = re.findall(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"', page)
+def test_html_draws_each_failing_case_up_to_the_cap_as_an_inline_svg(page: str) -> None:
+    images = re.findall(r'<img [^>]*src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', page)
     assert len(images) == DRAWN_CASES
-    assert all(base64.b64decode(image).startswith(b"\x89PNG\r\n\x1a\n") for image in images)
+    svg = "{http://www.w3.org/2000/svg}svg"
+    assert all(ElementTree.fromstring(base64.b64decode(image)).tag == svg for image in images)
     assert "rmsprop: 6 of 6 cases fail" in page and "rmsprop: case 5 diverged" in page
     assert "ZeroDivisionError" in page
     assert "first divergence at step 1" in page
@@ -411,16 +413,16 @@ def test_html_draws_each_failing_case_up_to_the_cap_as_an_inline_png(page: str) 
 def test_html_draws_a_hidden_case_only_up_to_its_divergence(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import autograder.plotting
+    import autograder.reports.svg_plot
 
     drawn: list[dict[str, Any]] = []
-    draw = autograder.plotting.plot_paths
+    draw = autograder.reports.svg_plot.paths_svg
 
     def spy(problem: Any, paths: dict[str, Any], **options: Any) -> Any:
         drawn.append({label: [tuple(p) for p in points] for label, points in paths.items()})
         return draw(problem, paths, **options)
 
-    monkeypatch.setattr(autograder.plotting, "plot_paths", spy)
+    monkeypatch.setattr(autograder.reports.svg_plot, "paths_svg", spy)
     leaky = Plot("quadratic_2d", QUADRATIC_2D, HIDDEN_PLOT.got, 1)  # more than grading gives
     hidden = check("adam/quadratic_2d/lr=0.5", 1.0, passed=False, visible=False, plot=leaky)
     render(GradeReport("adaptive", "s.py", (function("adam", hidden),)), "html")
