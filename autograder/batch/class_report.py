@@ -8,13 +8,10 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 import statistics
 from collections.abc import Mapping, Sequence
 
-from matplotlib.figure import Figure
-from matplotlib.ticker import MaxNLocator
-
+from autograder.batch.class_charts import bar_chart_svg, histogram_svg
 from autograder.batch.gradebook import FunctionFailures, Stored
 from autograder.batch.mistakes import Mistake, Unexplained
 from autograder.reports.scores import points, rounded
@@ -166,7 +163,7 @@ def _scores(rubric: Rubric, stored: Sequence[Stored], graded: Sequence[Stored]) 
         )
     return [
         "<h2>Scores</h2>",
-        f'<img alt="histogram of the scores" src="data:image/png;base64,{histogram}">',
+        _image("histogram of the scores", histogram),
         "<table><tr><th>function</th><th>mean score</th><th>full marks</th></tr>",
         *rows,
         "</table>",
@@ -188,10 +185,10 @@ def _function_section(
         "no known bug explains the failures.</p>",
     ]
     if bugs:
-        chart = _bar_chart(function, bugs)
-        alt = html.escape(f"students per diagnosed bug of {function}")
+        bars = [(b.bug, len(b.students)) for b in bugs]  # the most common first
+        chart = bar_chart_svg(f"{function}: diagnosed bugs", bars)
         parts += [
-            f'<img alt="{alt}" src="data:image/png;base64,{chart}">',
+            _image(f"students per diagnosed bug of {function}", chart),
             _bug_table(bugs, graded, with_function=False),
         ]
     return parts
@@ -218,30 +215,12 @@ def _share(count: int, total: int) -> str:
 
 
 def _histogram(scores: Sequence[float], top: float) -> str:
-    figure = Figure(figsize=(6.4, 3.2), layout="constrained")
-    axes = figure.add_subplot()
-    axes.hist(scores, bins=HISTOGRAM_BINS, range=(0.0, max(top, 1e-9)), edgecolor="white")
-    axes.set_xlabel(f"score (out of {_number(top)})")
-    axes.set_ylabel("students")
-    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(figure)
+    return histogram_svg(scores, top, HISTOGRAM_BINS, f"score (out of {_number(top)})")
 
 
-def _bar_chart(function: str, bugs: Sequence[Mistake]) -> str:
-    shown = list(reversed(bugs))  # barh draws bottom up: the most common on top
-    figure = Figure(figsize=(6.4, 0.9 + 0.4 * len(shown)), layout="constrained")
-    axes = figure.add_subplot()
-    axes.barh([b.bug for b in shown], [len(b.students) for b in shown], color="#a11")
-    axes.set_xlabel("students")
-    axes.set_title(f"{function}: diagnosed bugs")
-    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return _png(figure)
-
-
-def _png(figure: Figure) -> str:
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=80)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+def _image(alt: str, svg: str) -> str:
+    data = base64.b64encode(svg.encode()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/svg+xml;base64,{data}">'
 
 
 def _number(value: float) -> str:

@@ -11,7 +11,6 @@ notebooks' figures, and the browser draws the text.
 
 from __future__ import annotations
 
-import html
 import itertools
 import math
 from collections.abc import Mapping, Sequence
@@ -38,6 +37,7 @@ from autograder.plot_geometry import (
     shown,
     view_of,
 )
+from autograder.reports.svg import document, log_ticks, text, ticks
 
 WIDTH, PATHS_HEIGHT, CURVES_HEIGHT = 460, 360, 302  # pixels: 6.4 x 5.0 and 6.4 x 4.2 inches
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 26, 40  # the margins around the plotted area
@@ -260,19 +260,14 @@ def render(chart: Chart) -> str:
         inner += _series(frame, series)
     inner += [_marker(frame, marker) for marker in chart.markers]
     area = f'x="{frame.left}" y="{frame.top}" width="{frame.width}" height="{frame.height}"'
-    return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{chart.height}" '
-        f'viewBox="0 0 {WIDTH} {chart.height}" font-family="sans-serif" font-size="10">'
-        f'<rect width="100%" height="100%" fill="white"/>'
+    return document(
+        WIDTH,
+        chart.height,
         f'<clipPath id="area"><rect {area}/></clipPath>'
         f'<g clip-path="url(#area)" fill="none">{"".join(inner)}</g>'
         f'<rect {area} fill="none" stroke="black" stroke-width="0.8"/>'
-        f"{_axes(frame, chart)}{_legend(frame, chart)}</svg>"
+        f"{_axes(frame, chart)}{_legend(frame, chart)}",
     )
-
-
-def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
-    return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{html.escape(text)}</text>'
 
 
 def _polyline(xs: Array, ys: Array, color: str, width: float, opacity: float = 1.0) -> str:
@@ -326,47 +321,22 @@ def _symbol(x: float, y: float, star: bool) -> str:
 
 def _axes(frame: _Frame, chart: Chart) -> str:
     parts = []
-    for value, label in _ticks(*frame.x_limits):
+    for value, label in ticks(*frame.x_limits):
         (x,), _ = frame.pixels(np.array([value]), np.array([frame.y_limits[0]]))
         parts.append(f'<path d="M{x:.1f},{frame.bottom}v4" stroke="black"/>')
-        parts.append(_text(x, frame.bottom + 14, label))
-    y_ticks = _log_ticks(*frame.y_limits) if frame.log else _ticks(*frame.y_limits)
+        parts.append(text(x, frame.bottom + 14, label))
+    y_ticks = log_ticks(*frame.y_limits) if frame.log else ticks(*frame.y_limits)
     for value, label in y_ticks:
         y = frame.bottom - (value - frame.y_limits[0]) / _span(frame.y_limits) * frame.height
         parts.append(f'<path d="M{frame.left},{y:.1f}h-4" stroke="black"/>')
-        parts.append(_text(frame.left - 6, y + 3.5, label, "end"))
+        parts.append(text(frame.left - 6, y + 3.5, label, "end"))
     middle_x, middle_y = (frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2
     x_label, y_label = chart.labels
-    parts.append(_text(middle_x, chart.height - 8, x_label))
+    parts.append(text(middle_x, chart.height - 8, x_label))
     rotate = f' transform="rotate(-90 {14} {middle_y:.1f})"'
-    parts.append(_text(14, middle_y, y_label, extra=rotate))
-    parts.append(_text(middle_x, TOP - 9, chart.title, extra=' font-size="12"'))
+    parts.append(text(14, middle_y, y_label, extra=rotate))
+    parts.append(text(middle_x, TOP - 9, chart.title, extra=' font-size="12"'))
     return "".join(parts)
-
-
-def _ticks(low: float, high: float) -> list[tuple[float, str]]:
-    """About five round values between low and high (1, 2, 2.5 or 5 times a power of ten
-    apart), each labelled with the decimals that step needs, in scientific notation where the
-    values are very large or very small."""
-    raw = (high - low) / 5
-    magnitude = 10.0 ** math.floor(math.log10(raw))
-    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
-    extra = int(step / magnitude == 2.5)  # a digit more for 2.5, 7.5
-    first, last = math.ceil(low / step - 1e-9), math.floor(high / step + 1e-9)
-    values = [0.0 if k == 0 else k * step for k in range(first, last + 1)]
-    largest = max(abs(low), abs(high))
-    if largest >= 1e6 or largest < 1e-3:
-        digits = math.floor(math.log10(largest)) - math.floor(math.log10(step)) + extra
-        return [(value, f"{value:.{digits}e}" if value else "0") for value in values]
-    decimals = max(0, -math.floor(math.log10(step)) + extra)
-    return [(value, f"{value:.{decimals}f}") for value in values]
-
-
-def _log_ticks(low: float, high: float) -> list[tuple[float, str]]:
-    """Powers of ten between 10**low and 10**high (log10 values), at most about six."""
-    first, last = math.ceil(low - 1e-9), math.floor(high + 1e-9)
-    every = max(1, math.ceil((last - first + 1) / 6))
-    return [(float(k), f"1e{k}") for k in range(first, last + 1, every)]
 
 
 def _legend(frame: _Frame, chart: Chart) -> str:
@@ -381,7 +351,7 @@ def _legend(frame: _Frame, chart: Chart) -> str:
     x, y = _corner(frame, chart, width, height)
     rows = [
         f'<g transform="translate({x + 15:.1f} {y + 11 + 15 * row:.1f})">{sample}</g>'
-        + _text(x + 30, y + 14.5 + 15 * row, label, "start")
+        + text(x + 30, y + 14.5 + 15 * row, label, "start")
         for row, (label, sample) in enumerate(entries)
     ]
     return (

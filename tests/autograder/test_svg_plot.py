@@ -17,6 +17,7 @@ from torch import Tensor
 
 from autograder.plot_geometry import Mark
 from autograder.problems import PROBLEMS, problem
+from autograder.reports.svg import ticks
 from autograder.reports.svg_plot import COLORS, iterate_svg, paths_svg
 from autograder.trajectory import run_optimizer
 
@@ -167,11 +168,9 @@ def test_a_mark_on_no_path_and_points_of_the_wrong_size_are_refused():
 def test_tick_labels_are_round_distinct_and_within_the_limits(
     low: float, relative_span: float
 ) -> None:
-    from autograder.reports.svg_plot import _ticks
-
     span = relative_span * max(abs(low), 1.0)  # what the plot leaves between its limits
     high = low + span
-    found = _ticks(low, high)
+    found = ticks(low, high)
     assert 2 <= len(found) <= 7
     values = [value for value, _ in found]
     assert (
