@@ -58,7 +58,7 @@ def cross_centre(root: ElementTree.Element) -> tuple[float, float]:
     return x + 5, y + 5
 
 
-def ticks(root: ElementTree.Element, anchor: str) -> list[tuple[float, float]]:
+def tick_labels(root: ElementTree.Element, anchor: str) -> list[tuple[float, float]]:
     """(label's value, its pixel position) of the x axis ('middle', below the frame) or the y
     axis ('end')."""
     found = []
@@ -97,9 +97,9 @@ def test_paths_show_the_contours_both_paths_the_minimum_and_the_mark_where_the_d
     star = next(root.iterfind(".//svg:polygon", NS))  # the plot's, then the legend's
     corners = np.array([p.split(",") for p in star.get("points").split()], float)
     assert corners.mean(axis=0) == pytest.approx(to_pixels((0.0, 0.0)), abs=0.5)
-    for value, x in ticks(root, "middle"):  # each tick label sits where its value is
+    for value, x in tick_labels(root, "middle"):  # each tick label sits where its value is
         assert x == pytest.approx(to_pixels((value, 0.0))[0], abs=0.15)
-    for value, y in ticks(root, "end"):
+    for value, y in tick_labels(root, "end"):
         assert y - 3.5 == pytest.approx(to_pixels((0.0, value))[1], abs=0.15)
 
 
@@ -134,7 +134,7 @@ def test_losses_of_a_problem_with_more_coordinates_span_decades_on_a_log_scale()
     minimum = np.asarray(case.minimum, dtype=np.float64).reshape(-1)
     paths = {"reference": np.stack([minimum + (start - minimum) * 0.5**k for k in range(30)])}
     root = parse(paths_svg(case, paths, title="random_quadratic", mark=None))
-    decades = [(value, y) for value, y in ticks(root, "end")]
+    decades = tick_labels(root, "end")
     assert len(decades) >= 3
     assert all(math.log10(value) == round(math.log10(value)) for value, _ in decades)
     heights = [y for _, y in sorted(decades)]
