@@ -13,7 +13,7 @@ KIT_ROOT = PACKAGE.parent  # the folder that holds the package: a checkout, or s
 CASE_TIME_LIMIT = 10.0  # seconds of wall clock per case, and for importing the module
 DEMO_CASE_TIME_LIMIT = 2.0  # the sample class has students whose code never returns
 SUBMISSION_TIME_BUDGET = 60.0  # seconds of wall clock for all the cases of one submission
-LIMIT_AFTER_A_TIMEOUT = 2.0  # seconds per case once a case of the submission has timed out
+LIMIT_AFTER_A_TIMEOUT = 1.0  # seconds per case once a case of the submission has timed out
 # Workers at once for a submission graded alone (grade, check), cores allowing; its
 # efficiency cases, timed by the wall clock, then run in a worker of their own, alone.
 WORKERS_ALONE = 2

@@ -12,6 +12,7 @@ import json
 import shutil
 import struct
 import sys
+import time
 import types
 from collections.abc import Sequence
 from pathlib import Path
@@ -22,6 +23,7 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from autograder.config import LIMIT_AFTER_A_TIMEOUT
 from autograder.errors import ChannelClosed, WorkerError
 from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
@@ -30,6 +32,7 @@ from autograder.worker.host.session import check_request
 from autograder.worker.protocol import encode_frame, encode_reply
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "submissions"
+HOSTILE = SUBMISSIONS.parent / "hostile"
 
 
 def optimizer(function: str, problem_name: str = "quadratic_2d", **fields: Any) -> CaseRequest:
@@ -292,6 +295,19 @@ def test_an_endless_loop_times_out_and_the_other_functions_still_run() -> None:
         "far too much work per step"
     )
     assert outcomes[2].trajectory is not None and len(outcomes[2].trajectory.points) == 21
+
+
+@pytest.mark.slow
+def test_after_a_time_out_the_next_function_that_hangs_gets_the_short_limit() -> None:
+    started = time.monotonic()
+    outcomes = run_cases(
+        HOSTILE / "hanging" / "gradient_descent.py",
+        [optimizer(f) for f in ("momentum", "nesterov", "gd")],
+        case_time_limit=2 * LIMIT_AFTER_A_TIMEOUT,
+    )
+    assert [o.status for o in outcomes] == ["timeout", "timeout", "ran"]
+    assert f"nesterov did not finish within {LIMIT_AFTER_A_TIMEOUT:g} s" in outcomes[1].message
+    assert time.monotonic() - started < 3 * LIMIT_AFTER_A_TIMEOUT + 2  # the start, two kills
 
 
 def test_exiting_the_process_costs_only_that_case() -> None:
