@@ -8,6 +8,8 @@ in state is told so plainly.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from autograder.config import MAX_STATE_KEY
@@ -39,9 +41,7 @@ def array_budget(request: CaseRequest) -> int:
     if request.measure == "efficiency":  # the last x
         return request.size * WIDEST + ALLOWANCE
     if request.kind == "optimizer":
-        problem = find_problem(str(request.problem))
-        elements = problem.start(torch.float64, "cpu").numel()
-        per_step = elements * (1 + STATE_ELEMENTS) + 1 + MAX_STATE_ENTRIES
+        per_step = _elements(str(request.problem)) * (1 + STATE_ELEMENTS) + 1 + MAX_STATE_ENTRIES
         return (steps + 1) * per_step * WIDEST + ALLOWANCE
     if request.kind == "sampler":
         return 3 * (request.n + 1) * WIDEST + ALLOWANCE
@@ -51,6 +51,13 @@ def array_budget(request: CaseRequest) -> int:
         )
         return count * WIDEST + ALLOWANCE
     return steps * WIDEST + ALLOWANCE
+
+
+@functools.cache
+def _elements(problem: str) -> int:
+    """The coordinates of the problem's x: its start point is made anew on each call, and every
+    reply of a batch is weighed against it."""
+    return find_problem(problem).start(torch.float64, "cpu").numel()
 
 
 def header_budget(request: CaseRequest) -> int:

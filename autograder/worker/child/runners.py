@@ -153,6 +153,7 @@ def run_optimizer(
     problem = find_problem(str(request.problem))
     x = problem.start(getattr(torch, request.dtype), request.device)
     view = tuple(x.shape) if request.shape is None else request.shape
+    reshaped = view != tuple(x.shape)  # else the student sees x and grad as they are
     gpu = None if request.device == "cpu" else CUDA
     points, losses, states = [x.to("cpu")], [float(problem.f(x))], []
     state: dict[Any, Any] = {}
@@ -161,7 +162,7 @@ def run_optimizer(
 
     def call(step: int, x: Tensor, grad: Tensor, kwargs: dict[str, Any]) -> Tensor:
         nonlocal modified
-        x_view, grad_view = x.reshape(view), grad.reshape(view)
+        x_view, grad_view = (x.reshape(view), grad.reshape(view)) if reshaped else (x, grad)
         x_in, grad_in = x_view.clone(), grad_view.clone()
         given = (x_in, grad_in, state)
         result = (
@@ -174,7 +175,7 @@ def run_optimizer(
         misplaced = None if gpu is None else misplaced_stop(state, x_view, step, gpu)
         if misplaced is not None:
             raise misplaced
-        return checked.detach().reshape(x.shape).clone()
+        return (checked.reshape(x.shape) if reshaped else checked).detach().clone()
 
     try:
         arguments = {"x": x.reshape(view), "grad": x.reshape(view), "state": state}
