@@ -17,7 +17,7 @@ import torch
 from autograder import feedback
 from autograder.compare import Divergence, first_difference, first_divergence
 from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET, WORKERS_ALONE
-from autograder.diagnosis import Other, diagnose
+from autograder.diagnosis import Differs, Other, diagnose
 from autograder.errors import SubmissionError
 from autograder.expectations import Expectations
 from autograder.measured_checks import (
@@ -187,8 +187,9 @@ def grade_cases(
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
         if _compares(case, outcome)
     ]
+    differs = _answering_once(_divergence)
     results = [
-        grade_case(case, outcome, divergence, expectations, compared)
+        grade_case(case, outcome, divergence, expectations, compared, differs)
         for case, outcome, divergence in zip(cases, outcomes, divergences, strict=True)
     ]
     wrong_values = {
@@ -236,9 +237,11 @@ def grade_case(
     outcome: CaseOutcome,
     divergence: Divergence | None,
     expectations: Expectations,
-    compared: Sequence[Other] = (),
+    compared: Sequence[Other],
+    differs: Differs,
 ) -> CaseResult:
-    """One case: full points if it ran and matched, else zero with the reason and a diagnosis."""
+    """One case: full points if it ran and matched, else zero with the reason and a diagnosis
+    (`differs` compares two runs of a case for it)."""
     if outcome.status == "unavailable":
         status: Status = "skipped" if case.when_unavailable == "skip" else "unavailable"
         return _result(case, status, outcome.message)
@@ -252,18 +255,33 @@ def grade_case(
     if not outcome.ok:
         message = outcome.message
         if outcome.status == "bad_return" and outcome.trajectory is not None:
-            diagnosis = diagnose(case, outcome, expectations, same_function, _divergence)
+            diagnosis = diagnose(case, outcome, expectations, same_function, differs)
             if diagnosis.bug is not None:
                 message += "; " + feedback.diagnosis_text(diagnosis)
         return _result(case, outcome.status, message)
     if divergence is None:
         return _result(case, "passed", f"{case.function}: matches the reference")
-    diagnosis = diagnose(case, outcome, expectations, same_function, _divergence)
+    diagnosis = diagnose(case, outcome, expectations, same_function, differs)
     message = feedback.divergence_message(
         case.function, case.reference_request.kind, divergence, diagnosis
     )
     plot = _plot(case, expectations.expected(case), outcome, divergence)
     return _result(case, "diverged", message, divergence, diagnosis, plot)
+
+
+def _answering_once(differs: Differs) -> Differs:
+    """`differs`, remembering its answers: diagnosing each failing case of a function checks
+    every candidate bug on the function's other cases again, the same comparisons several
+    times over. Each answer keeps its runs alive, so that their ids stay theirs."""
+    answers: dict[tuple[int, int, int], tuple[object, Divergence | None]] = {}
+
+    def answered(case: Case, expected: CaseOutcome, got: CaseOutcome) -> Divergence | None:
+        key = (id(case), id(expected), id(got))
+        if key not in answers:
+            answers[key] = ((case, expected, got), differs(case, expected, got))
+        return answers[key][1]
+
+    return answered
 
 
 def _raises(case: Case, outcome: CaseOutcome) -> CaseResult:
