@@ -15,6 +15,6 @@ sys.path[:] = [
     if os.path.abspath(entry or os.curdir) != os.getcwd() or os.path.abspath(entry) == _KIT
 ]
 
-from autograder.cli import main  # noqa: E402  (after sys.path is safe)
+from autograder.cli import run  # noqa: E402  (after sys.path is safe)
 
-raise SystemExit(main())
+run()

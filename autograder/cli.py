@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
@@ -10,6 +11,7 @@ import tempfile
 import traceback
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from autograder.catalog import ASSIGNMENTS, Assignment
 from autograder.commands import EXIT_NOT_GRADED
@@ -314,6 +316,15 @@ def build_parser() -> argparse.ArgumentParser:
     _add_course(demo_parser)
     demo_parser.set_defaults(run=demo)
     return parser
+
+
+def run() -> NoReturn:
+    """The `optim-grader` command: exit with main's status. The process's objects are first
+    frozen out of the garbage collector, so that the interpreter's shutdown does not walk
+    them all again: a third of a second once torch is loaded, a sixth of a `check`."""
+    status = main()
+    gc.freeze()
+    sys.exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
