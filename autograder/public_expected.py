@@ -140,10 +140,13 @@ def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
 
 
 class PublicExpectations:
-    """Expectations read from an assignment folder's expected/ (what `check` uses)."""
+    """Expectations read from an assignment folder's expected/ (what `check` uses). Outcomes
+    are made from their JSON when first asked for: the known bugs' only for a case that fails,
+    and a passing solution asks for none of them."""
 
     def __init__(self, folder: Path) -> None:
         self.cases: list[Case] = []
+        self._entries: dict[str, Mapping[str, Any]] = {}
         self._expected: dict[str, CaseOutcome] = {}
         self._variants: dict[str, list[tuple[Diagnosis, CaseOutcome]]] = {}
         for path in sorted((folder / FOLDER).glob("*.json")):
@@ -155,17 +158,21 @@ class PublicExpectations:
                             allow_delegation=entry.get("allow_delegation", False),
                             raises=entry.get("raises"))  # fmt: skip
                 self.cases.append(case)
-                self._expected[case.name] = outcome_from_json(request, entry["expected"])
-                self._variants[case.name] = [
-                    (Diagnosis(v["bug"], v["misconception"], v["hint"]),
-                     outcome_from_json(request, v["outcome"]))
-                    for v in entry["variants"]
-                ]  # fmt: skip
+                self._entries[case.name] = entry
 
     def expected(self, case: Case) -> CaseOutcome:
+        if case.name not in self._expected:
+            entry = self._entries[case.name]
+            self._expected[case.name] = outcome_from_json(case.reference_request, entry["expected"])
         return self._expected[case.name]
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
+        if case.name not in self._variants:
+            self._variants[case.name] = [
+                (Diagnosis(v["bug"], v["misconception"], v["hint"]),
+                 outcome_from_json(case.reference_request, v["outcome"]))
+                for v in self._entries[case.name]["variants"]
+            ]  # fmt: skip
         return self._variants[case.name]
 
     def efficiency_last(self, request: CaseRequest) -> None:
