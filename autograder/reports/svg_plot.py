@@ -94,7 +94,7 @@ def paths_svg(
         return _losses(problem, arrays, title, mark)
     view = view_of(problem, list(arrays.values()))
     series = []
-    for color, (label, points) in zip(COLORS, arrays.items(), strict=False):
+    for color, (label, points) in zip(itertools.cycle(COLORS), arrays.items()):
         drawn = _to_border(shown(points, view), view)
         series.append(Series(describe_exit(label, points, view), drawn[:, 0], drawn[:, 1], color))
     markers = []
@@ -116,7 +116,7 @@ def iterate_svg(paths: Mapping[str, Sequence[float]], *, title: str, mark: Mark 
     check_mark(mark, paths)
     series = [
         _against_step(label, finite_series(values), color)
-        for color, (label, values) in zip(COLORS, paths.items(), strict=False)
+        for color, (label, values) in zip(itertools.cycle(COLORS), paths.items())
     ]
     finite = np.concatenate([s.ys[np.isfinite(s.ys)] for s in series] or [np.empty(0)])
     markers = _divergence(mark, {label: finite_series(v) for label, v in paths.items()})
@@ -130,7 +130,7 @@ def _losses(problem: Surface, arrays: Mapping[str, Array], title: str, mark: Mar
     curves, scale = loss_scale(series)
     drawn = [
         _against_step(curve.label, curve.values, color, dots=False)
-        for color, curve in zip(COLORS, curves, strict=False)
+        for color, curve in zip(itertools.cycle(COLORS), curves)
     ]
     limits = (0.0, 1.0) if scale.limits is None else scale.limits
     chart = Chart(
@@ -145,11 +145,10 @@ def _against_step(label: str, values: Array, color: str, *, dots: bool = True) -
 
 
 def _divergence(mark: Mark | None, series: Mapping[str, Array]) -> list[Marker]:
-    """The mark on its run at its step, where that run has a finite value there."""
+    """The mark on its run at its step (drawn where that value is finite, named either way)."""
     if mark is None or mark.step >= series[mark.path].size:
         return []
-    value = float(series[mark.path][mark.step])
-    return [Marker(mark.label, mark.step, value, star=False)] if math.isfinite(value) else []
+    return [Marker(mark.label, mark.step, float(series[mark.path][mark.step]), star=False)]
 
 
 def _steps(series: Sequence[Series]) -> tuple[float, float]:
@@ -299,8 +298,9 @@ def _series(frame: _Frame, series: Series) -> list[str]:
 
 
 def _marker(frame: _Frame, marker: Marker) -> str:
+    """The marker's symbol; none for a mark on a NaN or infinite value (the legend names it)."""
     (x,), (y,) = frame.pixels(np.array([marker.x]), np.array([marker.y]))
-    return _symbol(x, y, marker.star)
+    return _symbol(x, y, marker.star) if math.isfinite(x) and math.isfinite(y) else ""
 
 
 def _symbol(x: float, y: float, star: bool) -> str:

@@ -151,6 +151,21 @@ def test_an_iterate_that_turns_nan_breaks_its_line_and_the_mark_sits_on_it():
     assert cross_centre(root) == pytest.approx(tuple(line[-1]), abs=0.1)
 
 
+def test_a_mark_on_a_nan_value_is_named_in_the_legend_and_not_drawn():
+    points = np.array([(-5.0, -2.0), (NAN, NAN)])
+    mark = Mark("your code", 1, "first divergence (step 1)")
+    root = parse(paths_svg(problem("quadratic_2d"), {"your code": points}, title="t", mark=mark))
+    assert "first divergence (step 1)" in texts(root)
+    assert all("nan" not in (p.get("d") or "") for p in root.iterfind(".//svg:path", NS))
+
+
+def test_more_paths_than_colours_are_all_drawn():
+    paths = {f"run {k}": [3.0 - k, 2.0 - k, 1.0 - k] for k in range(len(COLORS) + 2)}
+    root = parse(iterate_svg(paths, title="t", mark=None))
+    assert all(f"run {k}" in texts(root) for k in range(len(paths)))
+    assert len(list(root.iterfind(".//svg:polyline", NS))) == len(paths)
+
+
 def test_text_from_the_grading_run_is_escaped():
     root = parse(iterate_svg({"a <b> & c": [1.0, 2.0]}, title="<script>", mark=None))
     assert "<script>" in texts(root) and "a <b> & c" in texts(root)
