@@ -89,10 +89,12 @@ def _run_visible_first(
     time_budget: float,
     workers: int,
 ) -> list[CaseOutcome]:
-    """The outcomes of `cases`, in order, the visible ones run first in workers of their own
-    (up to `workers` at once): what a visible case reports (a student's exception text) can
-    then tell nothing of a hidden case, which no process had seen yet. A module that did not
-    load is not loaded again for the hidden cases: they share its load error."""
+    """The outcomes of `cases`, in order, the visible ones run first (up to `workers` at
+    once): what a visible case reports (a student's exception text) can then tell nothing of a
+    hidden case, which no process had seen yet. Spread over workers, the visible cases run in
+    workers of their own; a single worker (a batch's) takes the hidden cases after them,
+    which saves starting a second one. A module that did not load is not loaded again for the
+    hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
     requests = [with_secret_seed(case.student_request) for case in cases]
     visible = [requests[index] for index in order if cases[index].visible]
@@ -100,7 +102,8 @@ def _run_visible_first(
     shared = Shared.for_submission(time_budget)
     keep = only_what_grading_reads(cases)
     outcomes: list[CaseOutcome] = []
-    for requests in (visible, hidden):  # a worker each; none for an empty list
+    phases = [visible + hidden] if workers == 1 else [visible, hidden]
+    for requests in phases:  # none for an empty list
         if requests:
             outcomes += load_errors(outcomes, requests) or run_in_workers(
                 module_path,
