@@ -16,6 +16,7 @@ import pytest
 
 from autograder.expectations import shared_reference
 from autograder.grading import grade_submission
+from autograder.measured_checks import with_secret_seed
 from autograder.rubric import load_rubric
 from autograder.worker import CaseRequest
 from autograder.worker.host import session
@@ -98,6 +99,40 @@ def test_efficiency_cases_run_last_with_no_other_worker_beside_them(
         a_start < b_end and b_start < a_end
         for (_, a_start, a_end), (_, b_start, b_end) in itertools.combinations(others, 2)
     )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", [1, 2])
+def test_every_visible_case_is_reported_before_a_worker_sees_a_hidden_one(
+    workers: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a visible case reports (a student's exception text) must tell nothing of a hidden
+    case: one worker runs them all, visible first; several finish the visible ones first."""
+    rubric = load_rubric("gradient_descent")
+    requests = {visible: {with_secret_seed(c.student_request) for c in rubric.cases
+                          if c.visible == visible} for visible in (True, False)}  # fmt: skip
+    hidden_only = requests[False] - requests[True]
+    runs: list[tuple[list[CaseRequest], float, float]] = []
+    real = session.run_cases
+
+    def spanned(module_path: Path, chosen: list[CaseRequest], **options: Any) -> Any:
+        start = time.monotonic()
+        try:
+            return real(module_path, chosen, **options)
+        finally:
+            runs.append((list(chosen), start, time.monotonic()))
+
+    monkeypatch.setattr(session, "run_cases", spanned)
+    grade_submission(SOLUTION, rubric, shared_reference(), workers=workers)
+    for chosen, _, _ in runs:  # within a worker, in the order it gets them
+        first = next((k for k, r in enumerate(chosen) if r in hidden_only), len(chosen))
+        assert not any(r in requests[True] for r in chosen[first:])
+    sees_hidden = [(start, end) for chosen, start, end in runs if set(chosen) & hidden_only]
+    reports_visible = [(start, end) for chosen, start, end in runs if set(chosen) & requests[True]]
+    if workers == 1:
+        assert len(runs) == 1  # the second worker's start is saved
+    else:
+        assert all(end <= start for _, end in reports_visible for start, _ in sees_hidden)
 
 
 HANGS = "def gd(x, grad, state, **options):\n    while True:\n        pass\n\n\nmomentum = gd\n"
