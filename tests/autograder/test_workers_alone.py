@@ -72,12 +72,12 @@ def test_two_workers_grade_as_one(submission: str, tmp_path: Path) -> None:
     assert any(score < 1e-9 for _, _, score in one)  # the submission loses points somewhere
 
 
-@pytest.mark.slow
-def test_efficiency_cases_run_last_with_no_other_worker_beside_them(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """They are timed by the wall clock: another worker of the same grade would slow them."""
-    runs: list[tuple[set[str], float, float]] = []  # the measures of a run_cases, its span
+Run = tuple[list[CaseRequest], float, float]  # one run_cases: its requests, start and end
+
+
+def _record_runs(monkeypatch: pytest.MonkeyPatch) -> list[Run]:
+    """Each run_cases of what follows (a worker and those replacing it), as it ends."""
+    runs: list[Run] = []
     real = session.run_cases
 
     def spanned(module_path: Path, requests: list[CaseRequest], **options: Any) -> Any:
@@ -85,12 +85,22 @@ def test_efficiency_cases_run_last_with_no_other_worker_beside_them(
         try:
             return real(module_path, requests, **options)
         finally:
-            runs.append(({r.measure for r in requests}, start, time.monotonic()))
+            runs.append((list(requests), start, time.monotonic()))
 
     monkeypatch.setattr(session, "run_cases", spanned)
+    return runs
+
+
+@pytest.mark.slow
+def test_efficiency_cases_run_last_with_no_other_worker_beside_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """They are timed by the wall clock: another worker of the same grade would slow them."""
+    runs = _record_runs(monkeypatch)
     grade_submission(SOLUTION, load_rubric("gradient_descent"), shared_reference(), workers=2)
-    timed = [run for run in runs if "efficiency" in run[0]]
-    others = [run for run in runs if "efficiency" not in run[0]]
+    measured = [({r.measure for r in requests}, start, end) for requests, start, end in runs]
+    timed = [run for run in measured if "efficiency" in run[0]]
+    others = [run for run in measured if "efficiency" not in run[0]]
     assert timed
     assert all(measures == {"efficiency"} for measures, _, _ in timed)
     for _, start, end in timed:
@@ -112,17 +122,7 @@ def test_every_visible_case_is_reported_before_a_worker_sees_a_hidden_one(
     requests = {visible: {with_secret_seed(c.student_request) for c in rubric.cases
                           if c.visible == visible} for visible in (True, False)}  # fmt: skip
     hidden_only = requests[False] - requests[True]
-    runs: list[tuple[list[CaseRequest], float, float]] = []
-    real = session.run_cases
-
-    def spanned(module_path: Path, chosen: list[CaseRequest], **options: Any) -> Any:
-        start = time.monotonic()
-        try:
-            return real(module_path, chosen, **options)
-        finally:
-            runs.append((list(chosen), start, time.monotonic()))
-
-    monkeypatch.setattr(session, "run_cases", spanned)
+    runs = _record_runs(monkeypatch)
     grade_submission(SOLUTION, rubric, shared_reference(), workers=workers)
     for chosen, _, _ in runs:  # within a worker, in the order it gets them
         first = next((k for k, r in enumerate(chosen) if r in hidden_only), len(chosen))
