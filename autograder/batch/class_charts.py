@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from autograder.reports.svg import document, text, ticks
+from autograder.reports.svg import document, outline, text, ticks, x_tick, y_tick, y_title
 
 WIDTH = 512
 BAR_COLOR, HISTOGRAM_COLOR = "#a11", "#1f77b4"
@@ -34,16 +34,11 @@ def histogram_svg(scores: Sequence[float], top: float, bins: int, label: str) ->
         for a, b, n in zip(edges[:-1], edges[1:], counts, strict=True)
         if n
     ]
-    for value, shown in ticks(0.0, float(edges[-1])):
-        parts.append(f'<path d="M{x(value):.1f},{bottom}v4" stroke="black"/>')
-        parts.append(text(x(value), bottom + 14, shown))
-    for tick, shown in ticks(0.0, most, whole=True):
-        parts.append(f'<path d="M{left},{y(tick):.1f}h-4" stroke="black"/>')
-        parts.append(text(left - 6, y(tick) + 3.5, shown, "end"))
-    parts.append(_frame(left, plot_top, right, bottom))
+    parts += [x_tick(x(value), bottom, shown) for value, shown in ticks(0.0, float(edges[-1]))]
+    parts += [y_tick(left, y(tick), shown) for tick, shown in ticks(0.0, most, whole=True)]
+    parts.append(outline(left, plot_top, right, bottom))
     parts.append(text((left + right) / 2, height - 8, label))
-    middle = (plot_top + bottom) / 2
-    parts.append(text(14, middle, "students", extra=f' transform="rotate(-90 14 {middle:.1f})"'))
+    parts.append(y_title((plot_top + bottom) / 2, "students"))
     return document(WIDTH, height, "".join(parts))
 
 
@@ -65,16 +60,7 @@ def bar_chart_svg(title: str, bars: Sequence[tuple[str, int]]) -> str:
             f'fill="{BAR_COLOR}"/>'
         )
         parts.append(text(left - 6, top + ROW / 2, label, "end"))
-    for tick, shown in ticks(0.0, most, whole=True):
-        parts.append(f'<path d="M{x(tick):.1f},{bottom}v4" stroke="black"/>')
-        parts.append(text(x(tick), bottom + 14, shown))
-    parts.append(_frame(left, plot_top, right, bottom))
+    parts += [x_tick(x(tick), bottom, shown) for tick, shown in ticks(0.0, most, whole=True)]
+    parts.append(outline(left, plot_top, right, bottom))
     parts.append(text((left + right) / 2, bottom + 32, "students"))
     return document(WIDTH, bottom + 40, "".join(parts))
-
-
-def _frame(left: float, top: float, right: float, bottom: float) -> str:
-    return (
-        f'<rect x="{left:.1f}" y="{top}" width="{right - left:.1f}" height="{bottom - top}" '
-        'fill="none" stroke="black" stroke-width="0.8"/>'
-    )

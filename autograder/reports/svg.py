@@ -24,6 +24,33 @@ def text(x: float, y: float, words: str, anchor: str = "middle", extra: str = ""
     )
 
 
+def x_tick(x: float, bottom: float, label: str) -> str:
+    """A tick at `x` on the bottom edge of the plotted area, its label below it."""
+    return f'<path d="M{x:.1f},{bottom:g}v4" stroke="black"/>' + text(x, bottom + 14, label)
+
+
+def y_tick(left: float, y: float, label: str) -> str:
+    """A tick at `y` on the left edge of the plotted area, its label beside it."""
+    mark = f'<path d="M{left:g},{y:.1f}h-4" stroke="black"/>'
+    return mark + text(left - 6, y + 3.5, label, "end")
+
+
+def y_title(y: float, words: str) -> str:
+    """The y axis's name, read upwards along the left edge of the image."""
+    return text(14, y, words, extra=f' transform="rotate(-90 14 {y:.1f})"')
+
+
+def area(left: float, top: float, right: float, bottom: float) -> str:
+    """The attributes of a rectangle from its edges."""
+    return f'x="{left:g}" y="{top:g}" width="{right - left:g}" height="{bottom - top:g}"'
+
+
+def outline(left: float, top: float, right: float, bottom: float) -> str:
+    """The outline of the plotted area."""
+    box = area(left, top, right, bottom)
+    return f'<rect {box} fill="none" stroke="black" stroke-width="0.8"/>'
+
+
 def ticks(low: float, high: float, *, whole: bool = False) -> list[tuple[float, str]]:
     """About five round values between low and high (1, 2, 2.5 or 5 times a power of ten
     apart), each labelled with the decimals that step needs, in scientific notation where the

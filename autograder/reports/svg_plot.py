@@ -37,7 +37,17 @@ from autograder.plot_geometry import (
     shown,
     view_of,
 )
-from autograder.reports.svg import document, log_ticks, text, ticks
+from autograder.reports.svg import (
+    area,
+    document,
+    log_ticks,
+    outline,
+    text,
+    ticks,
+    x_tick,
+    y_tick,
+    y_title,
+)
 
 WIDTH, PATHS_HEIGHT, CURVES_HEIGHT = 460, 360, 302  # pixels: 6.4 x 5.0 and 6.4 x 4.2 inches
 LEFT, RIGHT, TOP, BOTTOM = 58, 12, 26, 40  # the margins around the plotted area
@@ -258,14 +268,13 @@ def render(chart: Chart) -> str:
     for series in chart.series:
         inner += _series(frame, series)
     inner += [_marker(frame, marker) for marker in chart.markers]
-    area = f'x="{frame.left}" y="{frame.top}" width="{frame.width}" height="{frame.height}"'
+    edges = (frame.left, frame.top, frame.right, frame.bottom)
     return document(
         WIDTH,
         chart.height,
-        f'<clipPath id="area"><rect {area}/></clipPath>'
+        f'<clipPath id="area"><rect {area(*edges)}/></clipPath>'
         f'<g clip-path="url(#area)" fill="none">{"".join(inner)}</g>'
-        f'<rect {area} fill="none" stroke="black" stroke-width="0.8"/>'
-        f"{_axes(frame, chart)}{_legend(frame, chart)}",
+        f"{outline(*edges)}{_axes(frame, chart)}{_legend(frame, chart)}",
     )
 
 
@@ -323,18 +332,15 @@ def _axes(frame: _Frame, chart: Chart) -> str:
     parts = []
     for value, label in ticks(*frame.x_limits):
         (x,), _ = frame.pixels(np.array([value]), np.array([frame.y_limits[0]]))
-        parts.append(f'<path d="M{x:.1f},{frame.bottom}v4" stroke="black"/>')
-        parts.append(text(x, frame.bottom + 14, label))
+        parts.append(x_tick(x, frame.bottom, label))
     y_ticks = log_ticks(*frame.y_limits) if frame.log else ticks(*frame.y_limits)
     for value, label in y_ticks:
         y = frame.bottom - (value - frame.y_limits[0]) / _span(frame.y_limits) * frame.height
-        parts.append(f'<path d="M{frame.left},{y:.1f}h-4" stroke="black"/>')
-        parts.append(text(frame.left - 6, y + 3.5, label, "end"))
+        parts.append(y_tick(frame.left, y, label))
     middle_x, middle_y = (frame.left + frame.right) / 2, (frame.top + frame.bottom) / 2
     x_label, y_label = chart.labels
     parts.append(text(middle_x, chart.height - 8, x_label))
-    rotate = f' transform="rotate(-90 {14} {middle_y:.1f})"'
-    parts.append(text(14, middle_y, y_label, extra=rotate))
+    parts.append(y_title(middle_y, y_label))
     parts.append(text(middle_x, TOP - 9, chart.title, extra=' font-size="12"'))
     return "".join(parts)
 
