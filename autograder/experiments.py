@@ -16,6 +16,7 @@ from torch import Tensor
 
 from autograder.contract import Optimizer
 from autograder.problems import Problem, problem
+from autograder.torch_optim import dynamo_free
 from autograder.trajectory import Trajectory, run_optimizer
 
 
@@ -63,10 +64,11 @@ def from_torch(optimizer_class: type[torch.optim.Optimizer]) -> Optimizer:
     The torch optimizer lives in `state` (under "optimizer"); the hyperparameters of each call
     are written into its parameter group first, so a learning rate may change from step to step.
     """
+    torch_class = dynamo_free(optimizer_class)
 
     def step(x: Tensor, grad: Tensor, state: dict[str, Any], **hyperparameters: Any) -> Tensor:
         if "optimizer" not in state:
-            state["optimizer"] = optimizer_class([x.detach().clone()], **hyperparameters)
+            state["optimizer"] = torch_class([x.detach().clone()], **hyperparameters)
         group = state["optimizer"].param_groups[0]
         group.update(hyperparameters)
         (parameter,) = group["params"]

@@ -33,6 +33,7 @@ from torch.optim.optimizer import ParamsT
 
 from autograder.contract import Optimizer, Schedule
 from autograder.experiments import from_torch
+from autograder.torch_optim import dynamo_free
 
 __all__ = [
     "NOISE",
@@ -47,6 +48,7 @@ __all__ = [
 NOISE = 0.1  # the standard deviation of the noise of the graded cases' two moons
 
 
+@dynamo_free
 class ContractOptimizer(torch.optim.Optimizer):
     """A torch optimizer that steps each parameter with `function`, in the contract shape.
 
@@ -102,10 +104,11 @@ OPTIMIZERS: Mapping[str, Optimizer] = {
 def _torch_schedule(scheduler: type[LRScheduler]) -> Schedule:
     """`schedule(step, *, lr, **kwargs)`: the lr that torch's `scheduler` gives after `step`
     calls of `scheduler.step()`, for an optimizer whose initial lr is `lr`."""
+    sgd = dynamo_free(torch.optim.SGD)
 
     def schedule(step: int, *, lr: float, **kwargs: Any) -> float:
         parameter = torch.zeros(1, requires_grad=True)
-        optimizer = torch.optim.SGD([parameter], lr=lr)
+        optimizer = sgd([parameter], lr=lr)
         stepper = scheduler(optimizer, **kwargs)
         for _ in range(step):
             optimizer.step()  # no gradient: changes nothing, but keeps torch's order check quiet

@@ -31,7 +31,7 @@ STUDENT_SIDE = frozenset(
         "outcome_reduction.py", "plot_geometry.py", "plotting.py", "problems",
         "public_expected.py", "pytest_plugin.py", "reports", "results.py", "rubric.py",
         "rubric_schema.py", "safe_text.py", "scratch_copy.py", "spreadsheet.py", "status.py",
-        "submission.py", "training.py",
+        "submission.py", "torch_optim.py", "training.py",
         "trajectory.py", "worker",
     }
 )  # fmt: skip

@@ -173,22 +173,16 @@ def _start_of(environment: dict[str, str]) -> tuple[str, dict[str, str]]:
     return sys.executable, kept
 
 
-def fork_guard(
-    folder: Path, environment: dict[str, str], *, trains: bool = False
-) -> ForkedGuard | None:
+def fork_guard(folder: Path, environment: dict[str, str]) -> ForkedGuard | None:
     """A guard and worker forked by the server, working in `folder` with `environment`; None
-    where the server cannot serve this worker (start it cold). For a worker that `trains`
-    with torch.optim, the server first runs an optimizer step, once: that first step imports
-    for a second or more, which this worker and every later one then skip."""
+    where the server cannot serve this worker (start it cold)."""
     warm_up()
     server = _server
     if server is None or server.owner != os.getpid() or not available():
         return None
     if _start_of(environment) != server.start:
         return None
-    request = json.dumps(
-        {"folder": str(folder), "environment": environment, "optimizers": trains}
-    ).encode()
+    request = json.dumps({"folder": str(folder), "environment": environment}).encode()
     ends = [os.pipe() for _ in range(4)]  # stdin, stdout, stderr, status: (read, write)
     theirs = [ends[0][0], ends[1][1], ends[2][1], ends[3][1]]
     ours = [ends[0][1], ends[1][0], ends[2][0], ends[3][0]]

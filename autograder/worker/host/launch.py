@@ -121,20 +121,19 @@ def _wait(fd: int, event: int, deadline: float) -> None:
 
 
 def start_worker(
-    module_folder: Path, limits: Limits | None = None, *, gpu: bool = False, trains: bool = False
+    module_folder: Path, limits: Limits | None = None, *, gpu: bool = False
 ) -> WorkerProcess:
     """Start one guarded worker in its own session, for a module in `module_folder` (`gpu`:
-    for cases on a GPU; `trains`: for cases that train with torch.optim); it inherits no file
-    descriptor but its pipes. The plan travels with the module's path. It is forked by the
-    fork server where it can (never for a GPU: a driver does not survive a fork), else
-    started cold; confined the same either way."""
+    for cases on a GPU); it inherits no file descriptor but its pipes. The plan travels with
+    the module's path. It is forked by the fork server where it can (never for a GPU: a
+    driver does not survive a fork), else started cold; confined the same either way."""
     scratch = new_scratch()
     plan = plan_confinement(module_folder, scratch, Limits() if limits is None else limits, gpu=gpu)
     environment = worker_environment(scratch)
     try:
         process: GuardProcess | None = None
         if not gpu:
-            process = forks.fork_guard(module_folder, environment, trains=trains)
+            process = forks.fork_guard(module_folder, environment)
         if process is None:
             process = guarded(CHILD, module_folder, environment, subprocess.PIPE, subprocess.PIPE)
     except BaseException:

@@ -86,7 +86,6 @@ def run_cases(
         check_request(request)
     limits = Limits.from_environment() if limits is None else limits
     gpu = any(_needs_driver(request.device) for request in requests)
-    trains = any(request.kind == "training" for request in requests)
     module_path = Path(module_path).resolve()
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
@@ -104,9 +103,7 @@ def run_cases(
                 break
             if worker is None:
                 try:
-                    worker = _start(
-                        module_path, case_time_limit, start_time_limit, limits, gpu, trains
-                    )
+                    worker = _start(module_path, case_time_limit, start_time_limit, limits, gpu)
                 except LoadFailure as failure:
                     rest = requests[index:]
                     outcomes += [CaseOutcome(r, "load_error", **failure.facts) for r in rest]
@@ -280,13 +277,12 @@ def _start(
     start_time_limit: float,
     limits: Limits,
     gpu: bool,
-    trains: bool,
 ) -> WorkerProcess:
-    """A confined worker that has imported the student's module (`gpu`, `trains`: as
-    start_worker's); LoadFailure or WorkerError if not."""
+    """A confined worker that has imported the student's module (`gpu`: as start_worker's);
+    LoadFailure or WorkerError if not."""
     if not module_path.is_file():
         raise LoadFailure(_load_facts(module_path.name, "it does not exist"))
-    worker = _confined(module_path, start_time_limit, limits, gpu, trains)
+    worker = _confined(module_path, start_time_limit, limits, gpu)
     try:
         _load(worker, module_path, case_time_limit)
     except LoadFailure:
@@ -296,19 +292,19 @@ def _start(
 
 
 def _confined(
-    module_path: Path, start_time_limit: float, limits: Limits, gpu: bool, trains: bool
+    module_path: Path, start_time_limit: float, limits: Limits, gpu: bool
 ) -> WorkerProcess:
     """A worker that says it is confined, or WorkerError. Until then no student code has run:
     a failure is the kit's or the machine's, and a forked worker that fails is replaced by
     one started cold (the fork server is given up)."""
-    worker = start_worker(module_path.parent, limits, gpu=gpu, trains=trains)
+    worker = start_worker(module_path.parent, limits, gpu=gpu)
     try:
         _handshake(worker, module_path, time.monotonic() + start_time_limit)
     except (ChannelTimeout, ChannelClosed, ProtocolError) as error:
         stop_worker(worker)
         if isinstance(worker.process, forks.ForkedGuard):
             forks.give_up()
-            return _confined(module_path, start_time_limit, limits, gpu, trains)
+            return _confined(module_path, start_time_limit, limits, gpu)
         raise WorkerError(
             f"the grading worker did not start ({error}); its stderr ended with: "
             f"{worker.stderr_text[-2000:]}"
