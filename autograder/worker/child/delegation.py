@@ -58,20 +58,26 @@ class DelegationWatch:
 
     def _trace_function(self) -> Callable[[types.FrameType, str, Any], None]:
         """Note the first delegation, then stop tracing: the rest of the case runs at speed.
-        Most calls cost one lookup of their file."""
-        watch, entry_files = self, _ENTRY_FILES
+        A call costs a lookup of its file; a call of an entry file, a lookup of its caller's
+        (reading a frame's code is an audited event, which the audit hook hears: once each)."""
+        watch, roles = self, _ROLES
 
         def trace(frame: types.FrameType, event: str, arg: Any) -> None:
             if event != "call" or watch.called is not None:
                 return
             file = frame.f_code.co_filename
-            entry = entry_files.get(file)
-            if entry is None:
-                entry = entry_files[file] = _is_entry_file(file)
-            if entry:
-                watch.called = _delegated(frame)
-                if watch.called is not None:
-                    watch._settrace(None)
+            if not (roles.get(file) or _role(file))[0]:
+                return
+            caller, role = frame.f_back, CALLS_TORCH
+            while caller is not None:
+                file = caller.f_code.co_filename
+                role = (roles.get(file) or _role(file))[1]
+                if role != CALLS_TORCH:
+                    break
+                caller = caller.f_back
+            if caller is not None and role == CALLS_FROM_OUTSIDE:
+                watch.called = _name(frame)
+                watch._settrace(None)
 
         return trace
 
@@ -106,24 +112,21 @@ class DelegationWatch:
         return self.called
 
 
-_ENTRY_FILES: dict[str, bool] = {}  # file name: whether its code is an entry point
+CALLS_FROM_KIT, CALLS_TORCH, CALLS_FROM_OUTSIDE = 0, 1, 2  # what a caller in a file is
+_ROLES: dict[str, tuple[bool, int]] = {}  # file name: (an entry file?, its role as a caller)
 
 
-def _is_entry_file(file: str) -> bool:
-    """Whether code of `file` is torch.optim's or the kit's (its worker's hooks excepted)."""
-    kit = file.startswith(KIT) and not file.startswith(KIT_WORKER)
-    return kit or file.startswith(TORCH_OPTIM)
-
-
-def _delegated(frame: types.FrameType) -> str | None:
-    """The name of the entry point `frame` runs when student code called it, else None;
-    `frame` runs code of an entry file."""
-    caller = frame.f_back
-    while caller is not None and caller.f_code.co_filename.startswith(TORCH):
-        caller = caller.f_back
-    if caller is None or caller.f_code.co_filename.startswith(KIT):
-        return None
-    return _name(frame)
+def _role(file: str) -> tuple[bool, int]:
+    """Whether code of `file` is an entry point (torch.optim's, or the kit's but its worker's
+    hooks), and what its frames are as callers: the kit's, torch's (look further down), or
+    another's (the student's, a library's), remembered."""
+    kit = file.startswith(KIT)
+    entry = (kit and not file.startswith(KIT_WORKER)) or file.startswith(TORCH_OPTIM)
+    caller = (
+        CALLS_FROM_KIT if kit else CALLS_TORCH if file.startswith(TORCH) else CALLS_FROM_OUTSIDE
+    )
+    _ROLES[file] = (entry, caller)
+    return entry, caller
 
 
 def _name(frame: types.FrameType) -> str:
