@@ -60,6 +60,10 @@ def encode_frame(message: Any) -> bytes:
 
 
 def _tensor_bytes(tensor: Tensor) -> bytes:
+    """The tensor's values in C order, as bytes: through numpy where it can read them (a fifth
+    of the time), else as bytes of a contiguous CPU copy."""
+    if tensor.is_cpu and not tensor.requires_grad and tensor.dtype is not torch.bfloat16:
+        return tensor.numpy().tobytes()
     flat = tensor.detach().to("cpu").contiguous().reshape(-1)
     return flat.view(torch.uint8).numpy().tobytes()
 
@@ -111,11 +115,13 @@ def _is_count(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
-def decode_array(dtype: torch.dtype, shape: tuple[int, ...], data: bytes) -> Tensor:
-    """A tensor that owns a copy of `data`, made without unpickling anything."""
+def decode_array(dtype: torch.dtype, shape: tuple[int, ...], data: memoryview) -> Tensor:
+    """A tensor that owns a copy of `data`, made without unpickling anything (a view would
+    keep the whole reply alive where grading keeps only part of it)."""
     if not data:
         return torch.empty(shape, dtype=dtype)
-    return torch.frombuffer(bytearray(data), dtype=dtype).reshape(shape)
+    array = torch.frombuffer(bytearray(data), dtype=dtype)
+    return array if len(shape) == 1 else array.reshape(shape)
 
 
 def read_reply(
@@ -136,7 +142,7 @@ def read_reply(
     total = sum(nbytes for _, _, nbytes in descriptors)
     if total > min(max_payload, MAX_PAYLOAD_BYTES):
         raise ProtocolError(f"a reply announces {total} bytes of arrays, over {max_payload}")
-    payload = read_exact(total) if total else b""
+    payload = memoryview(read_exact(total) if total else b"")
     arrays, offset = [], 0
     for dtype, shape, nbytes in descriptors:
         arrays.append(decode_array(dtype, shape, payload[offset : offset + nbytes]))
