@@ -1,9 +1,10 @@
 """The public expected values: the visible cases of an assignment, as plain JSON data.
 
-`release` writes them beside the stubs (expected/FUNCTION.json): each visible case's request,
-the reference's outcome and the outcome of each known bug of the function on it. `check`
-reads them back as its Expectations, so students get the same verdicts and diagnoses as the
-grader on the visible cases, without the reference or the solutions. No pickle: floats are
+`release` writes them beside the stubs: expected/FUNCTION.json holds each visible case's
+request and the reference's outcome, expected/known-bugs/FUNCTION.json the outcome of each
+known bug of the function on each case (most of the bytes, read only where a case fails).
+`check` reads them back as its Expectations, so students get the same verdicts and diagnoses
+as the grader on the visible cases, without the reference or the solutions. No pickle: floats are
 JSON numbers written with repr (exact round trip), NaN and infinities as JSON's extensions.
 """
 
@@ -17,6 +18,7 @@ from typing import Any
 import torch
 
 from autograder.config import dtype_name
+from autograder.errors import UsageError
 from autograder.expectations import Expectations
 from autograder.results import Diagnosis
 from autograder.rubric import Case, Rubric
@@ -24,7 +26,8 @@ from autograder.trajectory import Trajectory
 from autograder.worker import CaseOutcome, CaseRequest
 
 FOLDER = "expected"
-FORMAT_VERSION = 1
+KNOWN_BUGS = "known-bugs"  # the subfolder of FOLDER with the known bugs' outcomes
+FORMAT_VERSION = 2
 
 
 def _tensor_json(tensor: torch.Tensor) -> dict[str, Any]:
@@ -99,26 +102,36 @@ def outcome_from_json(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutc
 
 
 def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, bytes]:
-    """expected/FUNCTION.json for every function with visible cases, deterministic bytes."""
+    """expected/FUNCTION.json and expected/known-bugs/FUNCTION.json for every function with
+    visible cases, deterministic bytes."""
     files: dict[str, bytes] = {}
     for graded in rubric.assignment.functions:
         cases = [c for c in rubric.for_function(graded.name) if c.visible]
         if not cases:
             continue
         entries = [_entry(case, expectations) for case in cases]
-        document = {"format": FORMAT_VERSION, "function": graded.name, "cases": entries}
-        text = json.dumps(document, separators=(",", ":"))
-        files[f"{FOLDER}/{graded.name}.json"] = (text + "\n").encode()
+        known_bugs = {case.name: _variants(case, expectations) for case in cases}
+        for path, key, value in (
+            (f"{FOLDER}/{graded.name}.json", "cases", entries),
+            (f"{FOLDER}/{KNOWN_BUGS}/{graded.name}.json", "variants", known_bugs),
+        ):
+            document = {"format": FORMAT_VERSION, "function": graded.name, key: value}
+            files[path] = (json.dumps(document, separators=(",", ":")) + "\n").encode()
     return files
 
 
+def _values_compared(case: Case) -> bool:
+    """Whether check compares the case's values: not an error, device or efficiency check,
+    whose verdict is what the student's run does."""
+    return case.raises is None and case.student_request.measure == "trajectory"
+
+
 def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
-    """A visible case as JSON: its requests, and the reference's outcome and its known bugs'
-    when it compares values; an error, device or efficiency check needs neither (its verdict
-    is what the student's run does)."""
+    """A visible case as JSON: its requests, and the reference's outcome when it compares
+    values."""
     entry: dict[str, Any] = {
         "name": case.name, "category": case.category, "points": case.points,
-        "request": case.reference_request.to_json(), "expected": {}, "variants": [],
+        "request": case.reference_request.to_json(), "expected": {},
     }  # fmt: skip
     if case.student_request != case.reference_request:
         entry["student_request"] = case.student_request.to_json()
@@ -126,31 +139,37 @@ def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
         entry["allow_delegation"] = True
     if case.raises is not None:
         entry["raises"] = case.raises
-        return entry
-    if case.student_request.measure != "trajectory":
-        return entry
-    entry["expected"] = outcome_json(expectations.expected(case))
-    entry["variants"] = [
+    if _values_compared(case):
+        entry["expected"] = outcome_json(expectations.expected(case))
+    return entry
+
+
+def _variants(case: Case, expectations: Expectations) -> list[dict[str, Any]]:
+    """The known bugs' outcomes on a case that compares values, as JSON; none on another."""
+    if not _values_compared(case):
+        return []
+    return [
         {"bug": d.bug, "misconception": d.misconception, "hint": d.hint,
          "outcome": outcome_json(o)}
         for d, o in expectations.variants(case)
         if o.ok
     ]  # fmt: skip
-    return entry
 
 
 class PublicExpectations:
     """Expectations read from an assignment folder's expected/ (what `check` uses). Outcomes
-    are made from their JSON when first asked for: the known bugs' only for a case that fails,
-    and a passing solution asks for none of them."""
+    are made from their JSON when first asked for: the known bugs' only for a case that fails
+    (their file is read then), and a passing solution asks for none of them."""
 
     def __init__(self, folder: Path) -> None:
         self.cases: list[Case] = []
+        self._folder = folder / FOLDER
         self._entries: dict[str, Mapping[str, Any]] = {}
         self._expected: dict[str, CaseOutcome] = {}
         self._variants: dict[str, list[tuple[Diagnosis, CaseOutcome]]] = {}
-        for path in sorted((folder / FOLDER).glob("*.json")):
-            document = json.loads(path.read_text(encoding="utf-8"))
+        self._known_bugs: dict[str, Mapping[str, Any]] = {}  # by function: by case name
+        for path in sorted(self._folder.glob("*.json")):
+            document = _document(path)
             for entry in document["cases"]:
                 request = CaseRequest.from_json(entry["request"])
                 student = CaseRequest.from_json(entry.get("student_request", entry["request"]))
@@ -167,11 +186,14 @@ class PublicExpectations:
         return self._expected[case.name]
 
     def variants(self, case: Case) -> Sequence[tuple[Diagnosis, CaseOutcome]]:
+        if case.function not in self._known_bugs:
+            path = self._folder / KNOWN_BUGS / f"{case.function}.json"
+            self._known_bugs[case.function] = _document(path)["variants"]
         if case.name not in self._variants:
             self._variants[case.name] = [
                 (Diagnosis(v["bug"], v["misconception"], v["hint"]),
                  outcome_from_json(case.reference_request, v["outcome"]))
-                for v in self._entries[case.name]["variants"]
+                for v in self._known_bugs[case.function][case.name]
             ]  # fmt: skip
         return self._variants[case.name]
 
@@ -183,3 +205,17 @@ class PublicExpectations:
     def pair(self, case: Case, first: str, second: str) -> tuple[Diagnosis, CaseOutcome] | None:
         """None: expected/ holds single known bugs only, so `check` names no pair."""
         return None
+
+
+def _document(path: Path) -> Mapping[str, Any]:
+    """The JSON document of an expected/ file written by this version of the kit."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        document = None
+    if not isinstance(document, dict) or document.get("format") != FORMAT_VERSION:
+        raise UsageError(
+            f"{path}: missing, or written by another version of optim-grader; get the "
+            "assignment folder again from your course (its expected/ folder goes with the kit)"
+        )
+    return document

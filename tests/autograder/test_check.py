@@ -6,6 +6,7 @@ solutions/ exists.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -122,3 +123,39 @@ def test_check_needs_neither_reference_nor_solutions(tmp_path: Path, assignment:
 def test_check_outside_an_assignment_folder_says_where_to_run_it(tmp_path: Path, capsys):
     assert main(["check", str(tmp_path)]) == 2
     assert "run `optim-grader check` inside an assignment folder" in capsys.readouterr().out
+
+
+def test_check_reads_a_functions_known_bugs_only_where_one_of_its_cases_fails(
+    tmp_path: Path, capsys
+):
+    """The known bugs' outcomes, most of expected/, stay unread for functions that pass."""
+    from tests.fixtures.students.gradient_descent_mutations import MUTATIONS as GD_MUTATIONS
+
+    assignment = next(a for a in ASSIGNMENTS if a.name == "gradient_descent")
+    source = student_module(
+        ROOT / "solutions" / assignment.module,
+        {"momentum": GD_MUTATIONS["momentum/plain_gradient_step"]},
+    )
+    folder = assignment_folder(tmp_path, assignment, source)
+    known_bugs = folder / "expected" / "known-bugs"
+    for path in known_bugs.iterdir():
+        if path.name != "momentum.json":
+            path.unlink()
+    assert main(["check", str(folder)]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("ok   gd:") and "FAIL momentum:" in out and "ok   nesterov:" in out
+    misconception = json.loads((known_bugs / "momentum.json").read_text())["variants"]
+    named = {v["misconception"] for vs in misconception.values() for v in vs}
+    assert any(text in out for text in named), out
+
+
+def test_check_of_expected_values_from_another_kit_version_names_the_file_and_the_fix(
+    tmp_path: Path, capsys
+):
+    assignment = next(a for a in ASSIGNMENTS if a.name == "gradient_descent")
+    folder = assignment_folder(tmp_path, assignment, "")
+    stale = folder / "expected" / "gd.json"
+    stale.write_text(stale.read_text().replace('"format":2', '"format":1', 1))
+    assert main(["check", str(folder)]) == 2
+    error = capsys.readouterr().err
+    assert str(stale) in error and "get the assignment folder again" in error

@@ -93,9 +93,10 @@ def run_pytest(folder: Path, *args: str) -> tuple[subprocess.CompletedProcess[st
 
 def misconception_of(folder: Path, bug: str) -> str:
     """The misconception the released expected values give for `bug`."""
-    document = json.loads((folder / "expected" / f"{bug.split('/')[0]}.json").read_text())
+    function = bug.split("/")[0]
+    document = json.loads((folder / "expected" / "known-bugs" / f"{function}.json").read_text())
     return next(
-        v["misconception"] for c in document["cases"] for v in c["variants"] if v["bug"] == bug
+        v["misconception"] for vs in document["variants"].values() for v in vs if v["bug"] == bug
     )
 
 
