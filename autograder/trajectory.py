@@ -90,7 +90,7 @@ def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
             copy[name] = value.detach().to("cpu", torch.float64).clone()
         elif isinstance(value, int | float) and not isinstance(value, bool):
             # straight to float64: through torch's default float32 a float loses digits
-            copy[name] = torch.tensor(value, dtype=torch.float64)
+            copy[name] = torch.scalar_tensor(float(value), dtype=torch.float64)
     return copy
 
 

@@ -81,10 +81,13 @@ def minibatch_problem(
     data = functools.cache(data)  # drawn once, on first use
     minimum = functools.cache(lambda: tuple(fit(data()).tolist()))
 
+    @functools.lru_cache(maxsize=2)  # a run reads each epoch's order once per step of it
+    def order(epoch: int) -> Tensor:
+        return torch.randperm(samples, generator=seeded_generator(name, "epoch", seed, epoch))
+
     def batch(x: Tensor, step: int) -> DataSet:
         epoch, k = divmod(step, per_epoch)
-        order = torch.randperm(samples, generator=seeded_generator(name, "epoch", seed, epoch))
-        rows = order[k * batch_size : (k + 1) * batch_size]
+        rows = order(epoch)[k * batch_size : (k + 1) * batch_size]
         features, targets = data()
         return features[rows].to(x), targets[rows].to(x)
 

@@ -184,7 +184,7 @@ def run_optimizer(
         walk = optimizer_steps(problem, x, call, hyperparameters, base_lr=lr, steps=request.steps)
         for step, point in walk:
             states.append(_snapshot(state, step))
-            points.append(point.to("cpu"))
+            points.append(point if gpu is None else point.to("cpu"))
             losses.append(float(problem.f(point)))
     finally:
         reply.header["modified"] = modified
