@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import gc
+import atexit
+import contextlib
 import json
 import os
 import sys
@@ -319,12 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run() -> NoReturn:
-    """The `optim-grader` command: exit with main's status. The process's objects are first
-    frozen out of the garbage collector, so that the interpreter's shutdown does not walk
-    them all again: a third of a second once torch is loaded, a sixth of a `check`."""
+    """The `optim-grader` command: exit with main's status once the exit handlers have run
+    (the fork server's stop) and the output is flushed, skipping the interpreter's teardown:
+    with torch loaded it takes a tenth of a second more, a twentieth of a `check`. Every
+    file the kit writes is closed by then."""
     status = main()
-    gc.freeze()
-    sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe, a closed stream
+            stream.flush()
+    os._exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

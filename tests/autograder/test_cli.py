@@ -1,6 +1,7 @@
 """The command line as scripts and CI call it: `optim-grader` and `python -m autograder`."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -63,3 +64,28 @@ def test_release_check_passes_on_the_committed_assignments():
     result = run(sys.executable, "-m", "autograder", "release", "--check")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "up to date" in result.stdout
+
+
+def test_a_check_exits_with_its_status_its_whole_output_and_nothing_left_behind(tmp_path: Path):
+    """The command leaves without the interpreter's teardown: its output still arrives whole
+    through a pipe and into a file, its status is the check's, and the fork server is gone
+    with its scratch folder."""
+    folder = tmp_path / "gradient_descent"
+    shutil.copytree(ROOT / "assignments" / "gradient_descent", folder)
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    buffered = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    environment = {**buffered, "TMPDIR": str(scratch)}
+    command = [sys.executable, "-m", "autograder", "check", str(folder), "--verbose"]
+    piped = subprocess.run(
+        command, capture_output=True, text=True, timeout=120, check=False, env=environment
+    )
+    written = tmp_path / "out.txt"
+    with written.open("w") as out:
+        status = subprocess.run(command, stdout=out, timeout=120, check=False, env=environment)
+    for result, text in ((piped, piped.stdout), (status, written.read_text())):
+        assert result.returncode == 1  # the skeleton's functions are not written yet
+        lines = text.splitlines()
+        assert lines[-1].startswith("0 of 4 functions pass"), text[-500:]
+        assert sum(line.startswith("     ") for line in lines) > 20  # every case, verbose
+    assert list(scratch.iterdir()) == []
