@@ -85,32 +85,39 @@ class EmulatedGPU(TorchFunctionMode):
         kwargs: Mapping[str, Any] | None = None,
     ) -> Any:
         kwargs = dict(kwargs or {})
-        if func == Tensor.device.__get__ and on_gpu(args[0]):
+        if func == Tensor.device.__get__ and getattr(args[0], _MARK, False):
             return torch.device(DEVICE)
-        inputs = _tensors((args, kwargs), [])
-        marked = any([on_gpu(t) for t in inputs])
+        inputs = _tensors((*args, *kwargs.values()), [])
+        marked = False
+        for tensor in inputs:
+            if getattr(tensor, _MARK, False):
+                marked = True
+                break
         if marked and func in HOST_CALLS:
             raise HostRoundTrip(HOST_CALLS[func])
         if marked and func is Tensor.to and _names_the_host(args[1:], kwargs):
             raise HostRoundTrip("`.to('cpu')`")
         args, kwargs, to_device = _for_the_cpu(args, kwargs)
-        if marked and any([not on_gpu(t) and t.ndim > 0 for t in inputs]):
-            raise MixedDevices
+        if marked:
+            for tensor in inputs:
+                if not getattr(tensor, _MARK, False) and tensor.ndim > 0:
+                    raise MixedDevices
         if func is Tensor.cuda:
             func, to_device = Tensor.clone, True
             args = args[:1]
             kwargs = {}
         result = func(*args, **kwargs)
         if marked or to_device:
-            for tensor in _tensors(result, []):
-                to_gpu(tensor)
+            for tensor in [result] if isinstance(result, Tensor) else _tensors(result, []):
+                setattr(tensor, _MARK, True)
         return result
 
 
 EMULATED = Device(EmulatedGPU, device_of)
 
-# The mode runs on every operation of a step, where each Python call is also a traced one:
-# it uses list comprehensions, not generators (each step of a generator is a call).
+# The mode runs on every operation of a step, where each Python call (a helper, a list
+# comprehension, a generator's step) is also a traced one: the common path makes none but
+# `_tensors` and `_for_the_cpu`, and no comprehension.
 
 
 def _tensors(value: object, found: list[Tensor]) -> list[Tensor]:
@@ -139,9 +146,10 @@ def _for_the_cpu(
 ) -> tuple[tuple[Any, ...], dict[str, Any], bool]:
     """The arguments with every device of the GPU replaced by the CPU, and whether any was."""
     devices = (str, torch.device)
-    named = [a for a in args if isinstance(a, devices)]
-    named += [v for v in kwargs.values() if isinstance(v, devices)]
-    if not named or not any(_is_gpu(d) for d in named):
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, devices) and _is_gpu(value):
+            break
+    else:
         return tuple(args), kwargs, False
     cpu = torch.device("cpu")
     return (
