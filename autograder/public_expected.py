@@ -211,11 +211,11 @@ def _document(path: Path) -> Mapping[str, Any]:
     """The JSON document of an expected/ file written by this version of the kit."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
+    except (OSError, ValueError):  # missing, unreadable, not JSON
         document = None
     if not isinstance(document, dict) or document.get("format") != FORMAT_VERSION:
         raise UsageError(
-            f"{path}: missing, or written by another version of optim-grader; get the "
-            "assignment folder again from your course (its expected/ folder goes with the kit)"
+            f"{path}: missing, unreadable, or written by another version of optim-grader; get "
+            "the assignment folder again from your course (its expected/ goes with the kit)"
         )
     return document
