@@ -28,7 +28,7 @@ from autograder.errors import ChannelClosed, WorkerError
 from autograder.problems import problem
 from autograder.trajectory import Trajectory, run_optimizer
 from autograder.worker import CaseOutcome, CaseRequest, receive_outcome, run_cases
-from autograder.worker.host.session import check_request
+from autograder.worker.host.session import Shared, check_request
 from autograder.worker.protocol import encode_frame, encode_reply
 
 SUBMISSIONS = Path(__file__).resolve().parents[1] / "fixtures" / "submissions"
@@ -280,6 +280,25 @@ def test_a_raised_error_points_at_the_students_line(broken: dict[str, CaseOutcom
 
 
 # --- processes that misbehave ---------------------------------------------------------------
+
+
+def test_efficiency_runs_take_nothing_of_the_bytes_a_submissions_replies_may_hold() -> None:
+    """An efficiency run's last x is cut to a sample as it arrives: three of 1 MB each pass
+    with no byte left to the submission, whose other replies are still refused."""
+    efficiency = [
+        optimizer(f, "quadratic_1d", measure="efficiency", size=250_000, dtype="float32")
+        for f in ("gd", "momentum", "nesterov")
+    ]
+    shared = Shared.for_submission(60.0)
+    shared.meter.left = 0
+    outcomes = run_cases(
+        SUBMISSIONS.parents[1].parent / "solutions" / "gradient_descent.py",
+        [*efficiency, optimizer("gd")],
+        shared=shared,
+    )
+    assert [o.status for o in outcomes] == ["ran", "ran", "ran", "invalid_reply"]
+    assert all(o.final is not None and len(o.final.values) <= 4096 for o in outcomes[:3])
+    assert "over 0" in outcomes[3].message
 
 
 def test_an_endless_loop_times_out_and_the_other_functions_still_run() -> None:

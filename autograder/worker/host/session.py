@@ -13,6 +13,7 @@ not enforce is said once on the grading process's stderr.
 from __future__ import annotations
 
 import collections
+import functools
 import math
 import signal
 import sys
@@ -419,14 +420,19 @@ def _run_one(
     started = time.monotonic()
     deadline = started + limit
     function = request.function
+    # An efficiency run's last x (up to its request's budget) is cut to a small sample as it
+    # arrives: it takes nothing of the bytes the submission's replies may hold.
+    metered = request.measure != "efficiency"
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
         outcome = receive_outcome(
             request,
-            meter.reader(worker, deadline),
+            meter.reader(worker, deadline)
+            if metered
+            else functools.partial(worker.read_exact, deadline=deadline),
             case_id=index,
             file=file,
-            max_payload=max(meter.left, 0),
+            max_payload=max(meter.left, 0) if metered else None,
         )
     except ChannelTimeout:
         message = messages.render("timeout", file=file, function=function, limit=limit)
