@@ -1,0 +1,34 @@
+"""The benchmark scripts run as documented, so that a machine lent for a short time (a GPU's)
+spends it measuring, not debugging."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_the_cuda_checks_measure_each_efficiency_case_on_the_gpu_and_the_cpu(tmp_path: Path):
+    out = tmp_path / "cuda_checks.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "cuda_checks.py"), "--no-tests",
+         "--size", "250000", "--assignment", "gradient_descent", "--out", str(out)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    rows = {(row["function"], row["device"]): row for row in figures["efficiency"]}
+    assert set(rows) == {(f, d) for f in ("gd", "momentum", "nesterov") for d in ("cuda", "cpu")}
+    gpu = torch.cuda.is_available()
+    assert (figures["gpu"] is not None) == gpu
+    for (function, device), row in rows.items():
+        assert row["size"] == 250_000 and row["limit"] > 0
+        expected = "passed" if device == "cpu" or gpu else "unavailable"
+        assert row["verdict"] == expected, (function, device, row)
+        if row["verdict"] == "passed":
+            assert 0 < row["seconds"] < row["limit"]
