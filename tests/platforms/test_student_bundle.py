@@ -61,6 +61,12 @@ def test_expected_values_hold_visible_cases_only(bundle: Path) -> None:
         for case in json.loads(path.read_text())["cases"]
     }
     assert hidden and shipped and shipped <= visible and not shipped & hidden
+    with_known_bugs = {
+        name
+        for path in (bundle / "expected" / "known-bugs").glob("*.json")
+        for name in json.loads(path.read_text())["variants"]
+    }
+    assert with_known_bugs == shipped
 
 
 def test_no_answer_key_is_installed_or_importable(
