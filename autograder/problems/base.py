@@ -20,11 +20,14 @@ StepFunction = Callable[[Tensor, int], Tensor]
 class Problem:
     """A problem an optimizer is run on: where to start, what to minimise, which gradient to feed.
 
-    `grad(x, step)` is the gradient the optimizer sees at step `step` (0-based): for stochastic
-    problems and probes it depends on the step (seeded noise, a minibatch, a scripted gradient
-    sequence) and is the exact gradient of `f_at(x, step)`; `f(x)` is the objective a student
-    plots (noise-free, full batch). Every tensor result has x's dtype and device, so problems
-    run in float32 or float64 on any device (the "meta" device included). `minimum` holds the
+    `f(x)` is the objective at x, a 0-d tensor: the one a student plots (noise-free, full
+    batch). `grad(x, step)` is the gradient fed to the optimizer at step `step` (0-based), a new
+    tensor of x's shape: for stochastic problems and probes it depends on the step (seeded
+    noise, a minibatch, a scripted gradient sequence) and is the exact gradient of
+    `f_at(x, step)`. Both are fields, called directly: every step of a case calls them, and a
+    method around them would be one more traced call (the worker's watch for delegation).
+    Every tensor result has x's dtype and device, so problems run in float32 or float64 on any
+    device (the "meta" device included). `minimum` holds the
     coordinates of a known minimiser, flattened in `x.flatten()` order (None where there is no
     minimiser, or no unique one); `lr_scale(step)` multiplies the case's learning rate.
     """
@@ -34,8 +37,8 @@ class Problem:
     description: str
     steps: int
     initial: Callable[[], Tensor]
-    objective: Callable[[Tensor], Tensor]
-    gradient: StepFunction
+    f: Callable[[Tensor], Tensor]
+    grad: StepFunction
     step_objective: StepFunction | None = None
     minimizer: Callable[[], tuple[float, ...]] | None = None
     lr_schedule: Callable[[int], float] | None = None
@@ -47,17 +50,9 @@ class Problem:
         """A fresh copy of the start point: callers may modify it freely."""
         return self.initial().to(device=device, dtype=dtype, copy=True)
 
-    def f(self, x: Tensor) -> Tensor:
-        """The objective at x, a 0-d tensor (full batch and noise-free for stochastic problems)."""
-        return self.objective(x)
-
     def f_at(self, x: Tensor, step: int) -> Tensor:
         """The objective whose gradient the optimizer sees at `step` (the minibatch, noisy loss)."""
-        return self.objective(x) if self.step_objective is None else self.step_objective(x, step)
-
-    def grad(self, x: Tensor, step: int) -> Tensor:
-        """The gradient fed to the optimizer at `step`: a new tensor of x's shape, dtype, device."""
-        return self.gradient(x, step)
+        return self.f(x) if self.step_objective is None else self.step_objective(x, step)
 
     @property
     def minimum(self) -> tuple[float, ...] | None:

@@ -38,7 +38,7 @@ def noisy_quadratic(seed: int = 0) -> Problem:
 
     return dataclasses.replace(
         clean,
-        gradient=lambda x, step: clean.grad(x, step) + noise(x, step),
+        grad=lambda x, step: clean.grad(x, step) + noise(x, step),
         step_objective=lambda x, step: clean.f(x) + (noise(x, step) * x).sum(),
     )
 
