@@ -198,7 +198,7 @@ def grade_cases(
     wrong_values = {
         case.function
         for case, result in zip(cases, results, strict=True)
-        if _by_value(case) and result.status not in ("skipped", "unavailable") and not result.passed
+        if case.by_value and result.status not in ("skipped", "unavailable") and not result.passed
     }
     return [
         _result(case, "delegated", feedback.delegation(case.function, delegated[case.function]))
@@ -215,7 +215,7 @@ def grade_cases(
 def _is_check(case: Case) -> bool:
     """A check of how the function runs (purity, device, efficiency, errors), which counts once
     its values are right: a placeholder, or code that forges the worker's report, passes it."""
-    return case.category == "purity" or not _by_value(case)
+    return case.category == "purity" or not case.by_value
 
 
 def _judged_here(case: Case, outcome: CaseOutcome) -> bool:
@@ -224,15 +224,10 @@ def _judged_here(case: Case, outcome: CaseOutcome) -> bool:
     return outcome.ok and case.student_request.measure != "trajectory"
 
 
-def _by_value(case: Case) -> bool:
-    """Whether the case is graded on the values of its run (not a check of how it ran)."""
-    return case.raises is None and case.student_request.measure == "trajectory"
-
-
 def _compares(case: Case, outcome: CaseOutcome) -> bool:
     """Whether the case is graded on values that its run gave: one that ran to its end, not
     an error, device or efficiency check."""
-    return outcome.ok and _by_value(case)
+    return outcome.ok and case.by_value
 
 
 def grade_case(

@@ -120,12 +120,6 @@ def expected_files(rubric: Rubric, expectations: Expectations) -> dict[str, byte
     return files
 
 
-def _values_compared(case: Case) -> bool:
-    """Whether check compares the case's values: not an error, device or efficiency check,
-    whose verdict is what the student's run does."""
-    return case.raises is None and case.student_request.measure == "trajectory"
-
-
 def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
     """A visible case as JSON: its requests, and the reference's outcome when it compares
     values."""
@@ -139,14 +133,14 @@ def _entry(case: Case, expectations: Expectations) -> dict[str, Any]:
         entry["allow_delegation"] = True
     if case.raises is not None:
         entry["raises"] = case.raises
-    if _values_compared(case):
+    if case.by_value:
         entry["expected"] = outcome_json(expectations.expected(case))
     return entry
 
 
 def _variants(case: Case, expectations: Expectations) -> list[dict[str, Any]]:
     """The known bugs' outcomes on a case that compares values, as JSON; none on another."""
-    if not _values_compared(case):
+    if not case.by_value:
         return []
     return [
         {"bug": d.bug, "misconception": d.misconception, "hint": d.hint,

@@ -104,6 +104,12 @@ class Case:
         return "/".join(parts)
 
     @property
+    def by_value(self) -> bool:
+        """Whether the case is graded on the values of its run, not a check of how it ran
+        (an error, device or efficiency check, whose verdict is what the run does)."""
+        return self.raises is None and self.student_request.measure == "trajectory"
+
+    @property
     def compares_state(self) -> bool:
         """State is compared in the state category, and in every run below float64, where
         rounding the moments through a lower precision would otherwise go unseen."""
