@@ -14,8 +14,13 @@ from autograder.cli import main
 STUDENTS = Path(__file__).resolve().parents[1] / "fixtures" / "students" / "delegating"
 
 
-def graded(assignment: str, capsys: pytest.CaptureFixture[str]) -> dict[str, list[Any]]:
-    assert main(["grade", str(STUDENTS / assignment), "--assignment", assignment,
+def graded(
+    assignment: str, capsys: pytest.CaptureFixture[str], folder: str | None = None
+) -> dict[str, list[Any]]:
+    """The JSON report's tests by function, of the student module in STUDENTS/`folder`
+    (default: the folder named after the assignment)."""
+    submission = STUDENTS / (folder or assignment)
+    assert main(["grade", str(submission), "--assignment", assignment,
                  "--format", "json"]) == 0  # fmt: skip
     tests: dict[str, list[Any]] = {}
     for test in json.loads(capsys.readouterr().out)["tests"]:
@@ -53,3 +58,29 @@ def test_functional_sgd_and_the_kit_adapter_are_caught_and_own_helpers_are_not(c
     assert "nesterov calls autograder." in tests["nesterov"][0]["output"]
     for function in ("momentum", "minibatches"):
         assert all(c["score"] == c["max_score"] for c in tests[function]), function
+
+
+def test_delegation_that_names_cannot_hide_scores_zero(capsys):
+    # gd is the kit's adapter itself; momentum's state runs torch.optim in a torch-function
+    # hook compiled into torch's own module when the grader copies it; nesterov's step is
+    # compiled into a module of the kit's worker; minibatches goes through the kit's own call
+    # of a graded function
+    tests = graded("gradient_descent", capsys, "in_disguise")
+    called = {
+        "gd": "autograder.experiments.from_torch",
+        "momentum": "torch.optim.sgd",
+        "nesterov": "torch.optim.sgd",
+        "minibatches": "autograder.worker.child.graded_call.invoke",
+    }
+    for function, cases in tests.items():
+        assert all(case["score"] == 0 for case in cases), function
+        assert f"{function} calls {called[function]}" in cases[0]["output"], cases[0]["output"]
+
+
+def test_a_thread_the_watch_cannot_follow_scores_zero(capsys):
+    # gd hands each step to a thread started with _thread at import; the thread outlives every
+    # call, so no function of the module can be vouched for
+    tests = graded("gradient_descent", capsys, "threaded")
+    for function, cases in tests.items():
+        assert all(case["score"] == 0 for case in cases), function
+        assert f"{function} calls a thread still running after its call" in cases[0]["output"]

@@ -24,6 +24,7 @@ from autograder.trajectory import default_lr
 from autograder.worker import messages
 from autograder.worker.child.emulated_gpu import HostRoundTrip, MixedDevices
 from autograder.worker.child.gpu import Device, foreign_device, host_round_trip, misplaced_state
+from autograder.worker.child.graded_call import invoke
 from autograder.worker.records import CaseRequest
 
 
@@ -130,7 +131,7 @@ def call_student(
 ) -> Any:
     """Call student code; any exception (SystemExit included) becomes a CaseStop."""
     try:
-        return function(*args, **kwargs)
+        return invoke(function, *args, **kwargs)
     except BaseException as error:  # student code may raise anything, KeyboardInterrupt included
         stop = _stop_for(error, student, step)
     raise stop
@@ -149,7 +150,7 @@ def call_on_device(
     its own status."""
     try:
         with device.guard():
-            return function(*arguments, **kwargs)
+            return invoke(function, *arguments, **kwargs)
     except BaseException as error:  # student code may raise anything
         x, _, state = arguments
         stop = _device_stop(error, student, step, x, state, device)

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from autograder.worker.child.main import WATCH
 from autograder.worker.child.main import main as worker_main
 from autograder.worker.confine import reaper
 
@@ -120,6 +121,7 @@ def _fresh_random_state() -> None:
 
 def main() -> int:
     """Serve until the grading process is done (0); in a forked worker, run the worker."""
+    WATCH.learn_the_kit()  # once, for every worker forked
     environment = serve(socket.socket(fileno=0))
     if environment is None:
         # Nothing to flush or close: skip the interpreter's teardown (a third of a second

@@ -27,12 +27,11 @@ from autograder.errors import ChannelClosed
 from autograder.worker import messages
 from autograder.worker.budget import array_budget
 from autograder.worker.child.delegation import DelegationWatch
+from autograder.worker.child.forbidden_imports import FORBIDDEN, ForbiddenImports
 from autograder.worker.child.runners import Reply, Student, run_case, student_frame
 from autograder.worker.confine.sandbox import Confinement, confine
 from autograder.worker.protocol import MAX_ARRAYS, encode_reply, read_frame
 from autograder.worker.records import CaseRequest
-
-FORBIDDEN = ("reference", "solutions")
 
 
 class Channel:
@@ -64,19 +63,6 @@ def claim_pipes() -> Channel:
     os.dup2(devnull, 1)
     os.close(devnull)
     return channel
-
-
-class ForbiddenImports(importlib.abc.MetaPathFinder):
-    """Makes `import reference` and `import solutions` fail, whatever sys.path holds."""
-
-    def find_spec(
-        self,
-        fullname: str,
-        path: Sequence[str] | None,
-        target: types.ModuleType | None = None,
-    ) -> None:
-        if fullname.partition(".")[0] in FORBIDDEN:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
 
 
 def isolate(module_folder: Path) -> None:
@@ -187,6 +173,7 @@ def main() -> int:
     missing = confine(Confinement.from_json(request["sandbox"]))
     silence_stderr()
     channel.send({"status": "confined", "missing": missing})
+    WATCH.learn_the_kit()
     module = load(path)
     if isinstance(module, dict):
         channel.send(module)
