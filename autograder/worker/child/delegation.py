@@ -4,12 +4,12 @@ A trace function sees every Python frame that starts while a case runs, and look
 first frame below it that is not torch's, the standard library's or one of the worker's hooks
 (the emulated GPU, the import guard, which run inside any call):
 
-- inside a graded call (`graded_call.invoke`, the kit's one call of a student's function),
-  the kit's code is a delegation when that frame is another's: the student's file, a helper
-  module of theirs, code they compiled, or `invoke` itself, so that a graded function that is
-  the kit's code counts too. Outside one, the kit runs its own code: a student's module that
-  swaps a runner of the worker for one that calls the real runner hands no step's work over
-  (the grading process judges what such a runner reports);
+- inside a graded call (`graded_call.invoke`, the kit's one call of a student's function, which
+  counts the calls under way), the kit's code is a delegation when that frame is another's: the
+  student's file, a helper module of theirs, code they compiled, or `invoke` itself, so that a
+  graded function that is the kit's code counts too. Outside one, the kit runs its own code: a
+  student's module that swaps a runner of the worker for one that calls the real runner hands
+  no step's work over (the grading process judges what such a runner reports);
 - torch.optim's code is one unless that frame is the kit's code that drives torch.optim on
   purpose (the training adapter, its optimizers and schedules), which is one itself when a
   frame of another's is anywhere below it in the case: no route through the kit, nor a
@@ -43,9 +43,8 @@ DRIVERS = ("autograder.training", "autograder.torch_optim", "autograder.experime
 TAMPERED = "sys.settrace (turning off the grader's watch for delegation)"
 THREADS = "a thread still running after its call (where the grader's watch cannot follow)"
 
-# What a frame's code is as a callee: an entry point or not, and which rule decides it; a
-# graded call.
-NOT_AN_ENTRY, KIT_ENTRY, DRIVER_ENTRY, OPTIM_ENTRY, GRADED_CALL = range(5)
+# What a frame's code is as a callee: an entry point or not, and which rule decides it.
+NOT_AN_ENTRY, KIT_ENTRY, DRIVER_ENTRY, OPTIM_ENTRY = range(4)
 # And as a caller: looked through (torch, the standard library, the hooks), the kit's, the
 # kit's that drives torch.optim, or another's (the student's, a library's, `invoke`).
 THROUGH, KIT_CALLER, DRIVER, OUTSIDE = range(4)
@@ -62,7 +61,6 @@ class DelegationWatch:
     def __init__(self) -> None:
         self.called: str | None = None
         self.tampered = False  # the trace function was turned off during the last case
-        self._graded_calls = 0  # graded calls under way
         self._bottom: types.FrameType | None = None  # the frame that watches the case
         self._modules: dict[str | None, ModuleRole] = {}  # by module name
         # The audit hook is a C method, cheaper than a Python one on every audited event; it
@@ -92,7 +90,7 @@ class DelegationWatch:
             if module in HOOKS
             else (DRIVER_ENTRY, DRIVER, {})
             if module in DRIVERS
-            else (GRADED_CALL, OUTSIDE, {})
+            else (KIT_ENTRY, OUTSIDE, {})
             if module == graded_call.__name__
             else (KIT_ENTRY, KIT_CALLER, {})
             if top == KIT or module == "__main__"  # a worker started cold runs its main so
@@ -112,34 +110,22 @@ class DelegationWatch:
         role = self._modules.get(name) or self._role(name)
         return role[1] if role[2] is None or _owns(role[2], frame.f_code) else OUTSIDE
 
-    def _trace_function(self) -> Callable[[types.FrameType, str, Any], Any]:
+    def _trace_function(self) -> Callable[[types.FrameType, str, Any], None]:
         """Note the first delegation; after it, every call returns at once. A call costs a
         lookup of its module; only an entry point's, where it counts, reads its code (an
         audited event) and looks at its callers down to the first that is not looked through
-        (and, rarely, down the case). A graded call's frame is followed to its return."""
-        watch, modules, role_of = self, self._modules, self._role
+        (and, rarely, down the case)."""
+        watch, modules, role_of, calls = self, self._modules, self._role, graded_call
 
-        def left(frame: types.FrameType, event: str, arg: Any) -> Any:
-            if event == "return":
-                watch._graded_calls -= 1
-            return left
-
-        def trace(frame: types.FrameType, event: str, arg: Any) -> Any:
+        def trace(frame: types.FrameType, event: str, arg: Any) -> None:
             if event != "call" or watch.called is not None:
-                return None
+                return
             name = frame.f_globals.get("__name__")
             entry, _, lines = modules.get(name) or role_of(name)
-            if entry == NOT_AN_ENTRY or (entry == KIT_ENTRY and not watch._graded_calls):
-                return None
-            if lines is not None and not _owns(lines, frame.f_code):
-                return None  # another's code in a kit module's globals: no entry point
-            if entry != GRADED_CALL or watch._graded_calls:
+            if entry == NOT_AN_ENTRY or (entry == KIT_ENTRY and not calls.under_way):
+                return
+            if lines is None or _owns(lines, frame.f_code):  # else another's, in the kit's globals
                 watch._check(frame, entry)
-            if entry == GRADED_CALL:
-                watch._graded_calls += 1
-                frame.f_trace_lines = False
-                return left
-            return None
 
         return trace
 
@@ -177,7 +163,7 @@ class DelegationWatch:
     @contextmanager
     def watching(self) -> Iterator[None]:
         """Watch the calls made inside the block, in this thread and the threads it starts."""
-        self.called, self.tampered, self._graded_calls = None, False, 0
+        self.called, self.tampered, graded_call.under_way = None, False, 0
         self._bottom = sys._getframe(2)  # below this generator and the context manager's entry
         previous = sys.gettrace()
         self._settrace(self._trace)
