@@ -83,4 +83,23 @@ def test_a_thread_the_watch_cannot_follow_scores_zero(capsys):
     tests = graded("gradient_descent", capsys, "threaded")
     for function, cases in tests.items():
         assert all(case["score"] == 0 for case in cases), function
-        assert f"{function} calls a thread still running after its call" in cases[0]["output"]
+        assert f"{function} calls a thread that is still running" in cases[0]["output"]
+
+
+@pytest.mark.parametrize(
+    ("folder", "called"),
+    [
+        ("in_the_watch", None),  # the hidden step never runs: the functions fail on their own
+        ("profiler", "sys.setprofile"),
+        ("audit_hook", "sys.addaudithook"),
+        ("torch_code_rebound", "my_helpers"),  # torch.optim's code, named by its new globals
+    ],
+)
+def test_code_the_trace_function_cannot_see_earns_nothing(folder, called, capsys):
+    # steps run inside the watch's own lookups, in a profile function or an audit hook, or
+    # as torch.optim's code under other globals
+    tests = graded("gradient_descent", capsys, folder)
+    for function in ("gd", "momentum", "nesterov"):
+        assert all(case["score"] == 0 for case in tests[function]), function
+        if called is not None:
+            assert f"{function} calls {called}" in tests[function][0]["output"]

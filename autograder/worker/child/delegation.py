@@ -35,32 +35,47 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from autograder.worker.child import graded_call
 
 KIT = "autograder"
 HOOKS = ("autograder.worker.child.emulated_gpu", "autograder.worker.child.forbidden_imports")
 DRIVERS = ("autograder.training", "autograder.torch_optim", "autograder.experiments")
+TORCH_OPTIM = str(Path(torch.__file__).parent / "optim") + "/"
 TAMPERED = "sys.settrace (turning off the grader's watch for delegation)"
-THREADS = "a thread still running after its call (where the grader's watch cannot follow)"
+# code of the student's that runs where no trace function sees it, at any time after import
+UNWATCHED = {
+    "sys.setprofile": "sys.setprofile (a profile function runs unseen by the grader's watch)",
+    "sys.addaudithook": "sys.addaudithook (an audit hook runs unseen by the grader's watch)",
+}
+THREADS = (
+    "a thread that is still running after its call (the grader's watch cannot follow other "
+    "threads: keep each step in the thread that calls it)"
+)
 
 # What a frame's code is as a callee: an entry point or not, and which rule decides it.
 NOT_AN_ENTRY, KIT_ENTRY, DRIVER_ENTRY, OPTIM_ENTRY = range(4)
 # And as a caller: looked through (torch, the standard library, the hooks), the kit's, the
 # kit's that drives torch.optim, or another's (the student's, a library's, `invoke`).
 THROUGH, KIT_CALLER, DRIVER, OUTSIDE = range(4)
-# A module's role: (as a callee, as a caller, the kit's own code in it by first line or None)
-ModuleRole = tuple[int, int, "dict[int, Any] | None"]
-ANOTHERS: ModuleRole = (NOT_AN_ENTRY, OUTSIDE, None)
+# A module's role: (as a callee, as a caller, the kit's own code in it by first line or None,
+# the kit module's own globals or None); code that runs in other globals under a kit module's
+# name, or that is not the kit's own, is another's.
+ModuleRole = tuple[int, int, "dict[int, Any] | None", "dict[str, Any] | None"]
+ANOTHERS: ModuleRole = (NOT_AN_ENTRY, OUTSIDE, None, None)
 
 
 class DelegationWatch:
     """Records the first torch.optim or kit entry point that student code calls, and whether
-    the trace function was turned off while it watched (sys.settrace raises an audit event,
-    which the watch's audit hook records, and which nothing removes)."""
+    student code ran where the trace function does not see it: the trace function turned off,
+    a profile function or an audit hook of its own (the watch's audit hook, which nothing
+    removes, hears each of them)."""
 
     def __init__(self) -> None:
         self.called: str | None = None
         self.tampered = False  # the trace function was turned off during the last case
+        self._unwatched: dict[str, None] = {}  # UNWATCHED's, once heard: for the worker's life
         self._bottom: types.FrameType | None = None  # the frame that watches the case
         self._modules: dict[str | None, ModuleRole] = {}  # by module name
         # The audit hook is a C method, cheaper than a Python one on every audited event; it
@@ -79,52 +94,72 @@ class DelegationWatch:
             if lines is not None:  # the hooks are looked through, whoever's code runs there
                 lines.setdefault(code.co_firstlineno, []).append(code)
 
-    def _role(self, module: str | None) -> ModuleRole:
+    def _role(self, module: str) -> ModuleRole:
         """The role of code that runs in `module`'s globals, remembered: a kit module's (with
-        the table of its own code, to which only its code belongs), torch.optim's (an entry
-        point); torch's, the standard library's (the kit's context managers, importlib) and
-        the worker's hooks' (looked through); or another's."""
-        top = (module or "").partition(".")[0]
+        the table of its own code, to which only its code belongs, and its globals), torch.
+        optim's (an entry point); torch's, the standard library's (the kit's context managers,
+        importlib) and the worker's hooks' (looked through); or another's."""
+        top = module.partition(".")[0]
+        kit = top == KIT or module == "__main__"  # a worker started cold runs its main so
+        scope = vars(sys.modules[module]) if kit and module in sys.modules else None
         role: ModuleRole = (
-            (NOT_AN_ENTRY, THROUGH, None)
+            (NOT_AN_ENTRY, THROUGH, None, scope)
             if module in HOOKS
-            else (DRIVER_ENTRY, DRIVER, {})
+            else (DRIVER_ENTRY, DRIVER, {}, scope)
             if module in DRIVERS
-            else (KIT_ENTRY, OUTSIDE, {})
+            else (KIT_ENTRY, OUTSIDE, {}, scope)
             if module == graded_call.__name__
-            else (KIT_ENTRY, KIT_CALLER, {})
-            if top == KIT or module == "__main__"  # a worker started cold runs its main so
-            else (OPTIM_ENTRY, THROUGH, None)
-            if module == "torch.optim" or str(module).startswith("torch.optim.")
-            else (NOT_AN_ENTRY, THROUGH, None)
+            else (KIT_ENTRY, KIT_CALLER, {}, scope)
+            if kit
+            else (OPTIM_ENTRY, THROUGH, None, None)
+            if module == "torch.optim" or module.startswith("torch.optim.")
+            else (NOT_AN_ENTRY, THROUGH, None, None)
             if top == "torch" or top in sys.stdlib_module_names
             else ANOTHERS
         )
         self._modules[module] = role
         return role
 
+    def _module_role(self, frame: types.FrameType) -> tuple[ModuleRole, bool]:
+        """The role of `frame`'s module and whether it runs in that kit module's own globals.
+        The name is read with dict.get and used only if it is a str: a student's globals or
+        name could otherwise run code inside the trace function, where nothing is traced."""
+        scope = frame.f_globals
+        name = dict.get(scope, "__name__")
+        role = (self._modules.get(name) or self._role(name)) if type(name) is str else ANOTHERS
+        return role, scope is role[3]
+
     def _as_caller(self, frame: types.FrameType) -> int:
-        """What `frame` is as a caller: its module's role, another's if it runs in a kit
-        module's globals without being the kit's code."""
-        name = frame.f_globals.get("__name__")
-        role = self._modules.get(name) or self._role(name)
-        return role[1] if role[2] is None or _owns(role[2], frame.f_code) else OUTSIDE
+        """What `frame` is as a caller: its module's role; another's if it runs under a kit
+        module's name without being the kit's code in that module's globals."""
+        role, own_scope = self._module_role(frame)
+        if role[3] is None or (own_scope and (role[2] is None or _owns(role[2], frame.f_code))):
+            return role[1]
+        return OUTSIDE
 
     def _trace_function(self) -> Callable[[types.FrameType, str, Any], None]:
-        """Note the first delegation; after it, every call returns at once. A call costs a
-        lookup of its module; only an entry point's, where it counts, reads its code (an
-        audited event) and looks at its callers down to the first that is not looked through
-        (and, rarely, down the case)."""
-        watch, modules, role_of, calls = self, self._modules, self._role, graded_call
+        """Note the first delegation; after it, every call returns at once. A call of the
+        kit's own code outside a graded call, or of a hook, costs a lookup of its module; any
+        other reads its code (an audited event), and an entry point where it counts looks at
+        its callers down to the first that is not looked through (and, rarely, down the case).
+        torch.optim's code is known by its file too, whatever globals it runs in."""
+        watch, calls, module_role = self, graded_call, self._module_role
 
         def trace(frame: types.FrameType, event: str, arg: Any) -> None:
             if event != "call" or watch.called is not None:
                 return
-            name = frame.f_globals.get("__name__")
-            entry, _, lines = modules.get(name) or role_of(name)
-            if entry == NOT_AN_ENTRY or (entry == KIT_ENTRY and not calls.under_way):
-                return
-            if lines is None or _owns(lines, frame.f_code):  # else another's, in the kit's globals
+            role, own_scope = module_role(frame)
+            entry, lines = role[0], role[2]
+            if own_scope and (
+                entry == NOT_AN_ENTRY or (entry == KIT_ENTRY and not calls.under_way)
+            ):
+                return  # a hook, or the kit's own call outside a graded call
+            code = frame.f_code
+            if role[3] is not None and not (own_scope and (lines is None or _owns(lines, code))):
+                entry = NOT_AN_ENTRY  # another's code under a kit module's name
+            if code.co_filename.startswith(TORCH_OPTIM):
+                entry = OPTIM_ENTRY
+            if entry != NOT_AN_ENTRY:
                 watch._check(frame, entry)
 
         return trace
@@ -158,6 +193,7 @@ class DelegationWatch:
     def _settrace(self, function: Any) -> None:
         sys.settrace(function)
         threading.settrace(function)
+        self._unwatched.update((UNWATCHED[e], None) for e in UNWATCHED if e in self._events)
         self._events.clear()  # the watch's own call heard, and no frame held
 
     @contextmanager
@@ -171,6 +207,8 @@ class DelegationWatch:
             yield
         finally:
             self.tampered = "sys.settrace" in self._events or sys.gettrace() is not self._trace
+            if sys.getprofile() is not None:
+                self._unwatched[UNWATCHED["sys.setprofile"]] = None
             self._settrace(previous)
             self._bottom = None
             if self.called is None and _thread._count():
@@ -179,9 +217,13 @@ class DelegationWatch:
     def verdict(self, status: str) -> str | None:
         """What the case delegated to. Python also turns off a trace function that raises (a
         recursion that reaches the limit inside it): a case that failed so is no delegation,
-        but one that ran to its end after its watch was turned off cannot count."""
-        if self.called is None and self.tampered and status == "ran":
-            return TAMPERED
+        but one that ran to its end after its watch was turned off, or in a worker where code
+        of the student's ran unseen, cannot count."""
+        if self.called is None and status == "ran":
+            if self.tampered:
+                return TAMPERED
+            if self._unwatched:
+                return next(iter(self._unwatched))
         return self.called
 
 
@@ -216,5 +258,5 @@ def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
 
 
 def _name(frame: types.FrameType) -> str:
-    module = frame.f_globals.get("__name__", "?")
-    return f"{module}.{frame.f_code.co_qualname}"
+    module = dict.get(frame.f_globals, "__name__")
+    return f"{module if type(module) is str else '?'}.{frame.f_code.co_qualname}"
