@@ -87,19 +87,27 @@ def test_a_thread_the_watch_cannot_follow_scores_zero(capsys):
 
 
 @pytest.mark.parametrize(
-    ("folder", "called"),
+    ("folder", "functions", "called"),
     [
-        ("in_the_watch", None),  # the hidden step never runs: the functions fail on their own
-        ("profiler", "sys.setprofile"),
-        ("audit_hook", "sys.addaudithook"),
-        ("torch_code_rebound", "my_helpers"),  # torch.optim's code, named by its new globals
+        # the hidden step never runs: the functions fail on their own
+        ("in_the_watch", ("gd", "momentum", "nesterov"), None),
+        ("file_name_in_the_watch", ("gd", "momentum", "nesterov"), None),
+        ("gc_callback", ("gd", "momentum", "nesterov"), None),
+        ("profiler", ("gd", "momentum", "nesterov"), "sys.setprofile"),
+        ("audit_hook", ("gd", "momentum", "nesterov"), "sys.addaudithook"),
+        ("signal_handler", ("gd", "momentum", "nesterov"), "signal"),
+        ("torch_mode", ("gd",), "a torch mode left on"),
+        # torch.optim's code, named by its new globals
+        ("torch_code_rebound", ("gd", "momentum", "nesterov"), "my_helpers"),
     ],
 )
-def test_code_the_trace_function_cannot_see_earns_nothing(folder, called, capsys):
-    # steps run inside the watch's own lookups, in a profile function or an audit hook, or
-    # as torch.optim's code under other globals
+def test_code_the_trace_function_cannot_see_earns_nothing(folder, functions, called, capsys):
+    # steps run inside the watch's own lookups (a module name's hash, a file name's
+    # startswith), in a collector's callback, a profile function, an audit hook or a signal
+    # handler, in a torch mode's handler inside the kit's own calls, or as torch.optim's code
+    # under other globals
     tests = graded("gradient_descent", capsys, folder)
-    for function in ("gd", "momentum", "nesterov"):
+    for function in functions:
         assert all(case["score"] == 0 for case in tests[function]), function
         if called is not None:
             assert f"{function} calls {called}" in tests[function][0]["output"]

@@ -13,7 +13,12 @@ first frame below it that is not torch's, the standard library's or one of the w
 - torch.optim's code is one unless that frame is the kit's code that drives torch.optim on
   purpose (the training adapter, its optimizers and schedules), which is one itself when a
   frame of another's is anywhere below it in the case: no route through the kit, nor a
-  callback of the student's that the kit happens to run, reaches torch.optim unseen.
+  callback of the student's that the kit happens to run, reaches torch.optim unseen (but for
+  code placed in torch's or the standard library's modules, looked through: see
+  docs/threat-model.md);
+- code of the student's that no trace function sees: a thread still running after a case, the
+  trace function turned off, a profile function, an audit hook, a collector's callback, a
+  signal handler or a torch mode left set (`UNWATCHED`).
 
 A frame's module (the `__name__` of its globals) says whose it is, and the kit's code is
 known by identity besides, learnt before the student's module loads: code that runs in a kit
@@ -27,6 +32,7 @@ from __future__ import annotations
 
 import _thread
 import gc
+import signal
 import sys
 import threading
 import types
@@ -48,6 +54,9 @@ TAMPERED = "sys.settrace (turning off the grader's watch for delegation)"
 UNWATCHED = {
     "sys.setprofile": "sys.setprofile (a profile function runs unseen by the grader's watch)",
     "sys.addaudithook": "sys.addaudithook (an audit hook runs unseen by the grader's watch)",
+    "gc": "gc (a collection may run code unseen by the grader's watch)",
+    "signal": "signal (a signal handler may run code unseen by the grader's watch)",
+    "mode": "a torch mode left on after its call (its handler runs inside the grader's own calls)",
 }
 THREADS = (
     "a thread that is still running after its call (the grader's watch cannot follow other "
@@ -76,6 +85,7 @@ class DelegationWatch:
         self.called: str | None = None
         self.tampered = False  # the trace function was turned off during the last case
         self._unwatched: dict[str, None] = {}  # UNWATCHED's, once heard: for the worker's life
+        self._kit_state: tuple[tuple[Any, ...], ...] = ((), (), ())  # `_hooks_state`, learnt
         self._bottom: types.FrameType | None = None  # the frame that watches the case
         self._modules: dict[str | None, ModuleRole] = {}  # by module name
         # The audit hook is a C method, cheaper than a Python one on every audited event; it
@@ -85,8 +95,10 @@ class DelegationWatch:
         self._trace = self._trace_function()
 
     def learn_the_kit(self) -> None:
-        """Know the kit's code by identity: once the worker has imported all it runs, before
-        any student code runs (a warm parent does it for the workers it forks)."""
+        """Know the kit's code by identity, and how the kit leaves the collector and the
+        signals: once the worker has imported all it runs, before any student code runs (a
+        warm parent learns the code for the workers it forks; each learns the rest)."""
+        self._kit_state = _hooks_state()
         if self._modules:
             return
         for module, code in _kit_code():
@@ -143,9 +155,12 @@ class DelegationWatch:
         other reads its code (an audited event), and an entry point where it counts looks at
         its callers down to the first that is not looked through (and, rarely, down the case).
         torch.optim's code is known by its file too, whatever globals it runs in."""
-        watch, calls, module_role = self, graded_call, self._module_role
+        watch, calls, module_role, collecting = self, graded_call, self._module_role, gc.isenabled
 
         def trace(frame: types.FrameType, event: str, arg: Any) -> None:
+            if collecting():  # first, before anything here allocates: see `watching`
+                gc.disable()
+                watch._unwatched[UNWATCHED["gc"]] = None
             if event != "call" or watch.called is not None:
                 return
             role, own_scope = module_role(frame)
@@ -157,7 +172,9 @@ class DelegationWatch:
             code = frame.f_code
             if role[3] is not None and not (own_scope and (lines is None or _owns(lines, code))):
                 entry = NOT_AN_ENTRY  # another's code under a kit module's name
-            if code.co_filename.startswith(TORCH_OPTIM):
+            if str.startswith(
+                code.co_filename, TORCH_OPTIM
+            ):  # str's own: the name may be a subclass
                 entry = OPTIM_ENTRY
             if entry != NOT_AN_ENTRY:
                 watch._check(frame, entry)
@@ -198,21 +215,39 @@ class DelegationWatch:
 
     @contextmanager
     def watching(self) -> Iterator[None]:
-        """Watch the calls made inside the block, in this thread and the threads it starts."""
+        """Watch the calls made inside the block, in this thread and the threads it starts.
+        The collector is off meanwhile: a collection that started inside the trace function
+        (which allocates) would run finalizers and callbacks there, unseen; a case leaves no
+        garbage worth collecting before its end."""
         self.called, self.tampered, graded_call.under_way = None, False, 0
         self._bottom = sys._getframe(2)  # below this generator and the context manager's entry
+        collecting = gc.isenabled()
+        gc.disable()
         previous = sys.gettrace()
         self._settrace(self._trace)
         try:
             yield
         finally:
             self.tampered = "sys.settrace" in self._events or sys.gettrace() is not self._trace
-            if sys.getprofile() is not None:
-                self._unwatched[UNWATCHED["sys.setprofile"]] = None
             self._settrace(previous)
             self._bottom = None
+            self._look_for_unwatched_code()
+            if collecting:
+                gc.enable()
             if self.called is None and _thread._count():
                 self.called = THREADS
+
+    def _look_for_unwatched_code(self) -> None:
+        """After a case: note a profile function, a collector's callback or changed
+        thresholds, a signal handler or timer, or a torch mode that the student's code left
+        behind; each can run code where no trace function sees it."""
+        if sys.getprofile() is not None:
+            self._unwatched[UNWATCHED["sys.setprofile"]] = None
+        for kind, now, learnt in zip(_HOOKS_KINDS, _hooks_state(), self._kit_state, strict=True):
+            if not _same(now, learnt):
+                self._unwatched[UNWATCHED[kind]] = None
+        if graded_call.left_a_mode:
+            self._unwatched[UNWATCHED["mode"]] = None
 
     def verdict(self, status: str) -> str | None:
         """What the case delegated to. Python also turns off a trace function that raises (a
@@ -225,6 +260,32 @@ class DelegationWatch:
             if self._unwatched:
                 return next(iter(self._unwatched))
         return self.called
+
+
+def _hooks_state() -> tuple[tuple[Any, ...], ...]:
+    """The collector's callbacks and thresholds; every signal's handler and the interval
+    timers; the torch modes on: what the student's code could set to run code where no trace
+    function sees it, or inside the kit's own calls (in the order of `_HOOKS_KINDS`)."""
+    collector = (*gc.callbacks, *gc.get_threshold())
+    handlers = tuple(signal.getsignal(number) for number in signal.valid_signals())
+    timers = tuple(value for timer in _TIMERS for value in signal.getitimer(timer))
+    modes = (torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack())
+    return collector, handlers + timers, modes
+
+
+_HOOKS_KINDS = ("gc", "signal", "mode")
+
+
+def _same(now: tuple[Any, ...], learnt: tuple[Any, ...]) -> bool:
+    """Item by item, by identity or as plain numbers: a student's handler object could
+    answer == with code of its own."""
+    return len(now) == len(learnt) and all(
+        a is b or (type(a) in (int, float) and type(b) in (int, float) and a == b)
+        for a, b in zip(now, learnt, strict=True)
+    )
+
+
+_TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 
 
 def _owns(lines: dict[int, Any], code: types.CodeType) -> bool:
@@ -258,5 +319,8 @@ def _nested(code: types.CodeType) -> Iterator[types.CodeType]:
 
 
 def _name(frame: types.FrameType) -> str:
+    """`module.qualified_name`, with str's own methods: either may be a str subclass."""
     module = dict.get(frame.f_globals, "__name__")
-    return f"{module if type(module) is str else '?'}.{frame.f_code.co_qualname}"
+    return f"{str.__str__(module) if isinstance(module, str) else '?'}." + str.__str__(
+        frame.f_code.co_qualname
+    )
