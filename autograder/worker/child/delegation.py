@@ -263,11 +263,13 @@ class DelegationWatch:
 
 
 def _hooks_state() -> tuple[tuple[Any, ...], ...]:
-    """The collector's callbacks and thresholds; every signal's handler and the interval
-    timers; the torch modes on: what the student's code could set to run code where no trace
-    function sees it, or inside the kit's own calls (in the order of `_HOOKS_KINDS`)."""
+    """The collector's callbacks and thresholds; the interval timers and their signals'
+    handlers (only a timer interrupts the trace function: a signal the student's code sends
+    itself runs its handler in the student's own frame); the torch modes on: what the
+    student's code could set to run code where no trace function sees it, or inside the kit's
+    own calls (in the order of `_HOOKS_KINDS`)."""
     collector = (*gc.callbacks, *gc.get_threshold())
-    handlers = tuple(signal.getsignal(number) for number in signal.valid_signals())
+    handlers = tuple(signal.getsignal(number) for number in _SIGNALS)
     timers = tuple(value for timer in _TIMERS for value in signal.getitimer(timer))
     modes = (torch._C._len_torch_function_stack(), torch._C._len_torch_dispatch_stack())
     return collector, handlers + timers, modes
@@ -285,6 +287,7 @@ def _same(now: tuple[Any, ...], learnt: tuple[Any, ...]) -> bool:
     )
 
 
+_SIGNALS = (signal.SIGALRM, signal.SIGVTALRM, signal.SIGPROF)
 _TIMERS = (signal.ITIMER_REAL, signal.ITIMER_VIRTUAL, signal.ITIMER_PROF)
 
 
