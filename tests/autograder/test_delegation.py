@@ -99,13 +99,16 @@ def test_a_thread_the_watch_cannot_follow_scores_zero(capsys):
         ("torch_mode", ("gd",), "a torch mode left on"),
         # torch.optim's code, named by its new globals
         ("torch_code_rebound", ("gd", "momentum", "nesterov"), "my_helpers"),
+        # the kit's code run by the module's __getattr__, outside any graded call
+        ("module_getattr", ("gd",), "autograder."),
+        ("module_getattr_disguised", ("gd", "momentum", "nesterov"), "autograder."),
     ],
 )
 def test_code_the_trace_function_cannot_see_earns_nothing(folder, functions, called, capsys):
     # steps run inside the watch's own lookups (a module name's hash, a file name's
     # startswith), in a collector's callback, a profile function, an audit hook or a signal
-    # handler, in a torch mode's handler inside the kit's own calls, or as torch.optim's code
-    # under other globals
+    # handler, in a torch mode's handler inside the kit's own calls, as torch.optim's code
+    # under other globals, or in code the kit runs outside graded calls
     tests = graded("gradient_descent", capsys, folder)
     for function in functions:
         assert all(case["score"] == 0 for case in tests[function]), function

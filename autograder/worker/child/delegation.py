@@ -4,12 +4,14 @@ A trace function sees every Python frame that starts while a case runs, and look
 first frame below it that is not torch's, the standard library's or one of the worker's hooks
 (the emulated GPU, the import guard, which run inside any call):
 
-- inside a graded call (`graded_call.invoke`, the kit's one call of a student's function, which
-  counts the calls under way), the kit's code is a delegation when that frame is another's: the
-  student's file, a helper module of theirs, code they compiled, or `invoke` itself, so that a
-  graded function that is the kit's code counts too. Outside one, the kit runs its own code: a
-  student's module that swaps a runner of the worker for one that calls the real runner hands
-  no step's work over (the grading process judges what such a runner reports);
+- the kit's code is a delegation when that frame is another's: the student's file, a helper
+  module of theirs, code they compiled, or `invoke` itself (`graded_call.invoke`, the kit's
+  one call of a student's function, which counts the calls under way), so that a graded
+  function that is the kit's code counts too; so is code the kit runs of the student's
+  outside a graded call (a module `__getattr__`, a state entry's methods) that calls it. The
+  worker's own code counts only inside a graded call: a student's module that swaps a
+  runner of the worker for one that calls the real runner hands no step's work over (the
+  grading process judges what such a runner reports);
 - torch.optim's code is one unless that frame is the kit's code that drives torch.optim on
   purpose (the training adapter, its optimizers and schedules), which is one itself when a
   frame of another's is anywhere below it in the case: no route through the kit, nor a
@@ -46,6 +48,7 @@ import torch
 from autograder.worker.child import graded_call
 
 KIT = "autograder"
+WORKER = "autograder.worker."
 HOOKS = ("autograder.worker.child.emulated_gpu", "autograder.worker.child.forbidden_imports")
 DRIVERS = ("autograder.training", "autograder.torch_optim", "autograder.experiments")
 TORCH_OPTIM = str(Path(torch.__file__).parent / "optim") + "/"
@@ -63,14 +66,15 @@ THREADS = (
     "threads: keep each step in the thread that calls it)"
 )
 
-# What a frame's code is as a callee: an entry point or not, and which rule decides it.
-NOT_AN_ENTRY, KIT_ENTRY, DRIVER_ENTRY, OPTIM_ENTRY = range(4)
+# What a frame's code is as a callee: an entry point or not, and which rule decides it (the
+# worker's own code counts only inside a graded call).
+NOT_AN_ENTRY, KIT_ENTRY, WORKER_ENTRY, DRIVER_ENTRY, OPTIM_ENTRY = range(5)
 # And as a caller: looked through (torch, the standard library, the hooks), the kit's, the
 # kit's that drives torch.optim, or another's (the student's, a library's, `invoke`).
 THROUGH, KIT_CALLER, DRIVER, OUTSIDE = range(4)
 # A module's role: (as a callee, as a caller, the kit's own code in it by first line or None,
-# the kit module's own globals or None); code that runs in other globals under a kit module's
-# name, or that is not the kit's own, is another's.
+# the module's own globals or None); code that runs in other globals under a module's name,
+# or under a kit module's that is not the kit's own, is another's.
 ModuleRole = tuple[int, int, "dict[int, Any] | None", "dict[str, Any] | None"]
 ANOTHERS: ModuleRole = (NOT_AN_ENTRY, OUTSIDE, None, None)
 
@@ -113,19 +117,19 @@ class DelegationWatch:
         importlib) and the worker's hooks' (looked through); or another's."""
         top = module.partition(".")[0]
         kit = top == KIT or module == "__main__"  # a worker started cold runs its main so
-        scope = vars(sys.modules[module]) if kit and module in sys.modules else None
+        scope = getattr(sys.modules.get(module), "__dict__", None)
         role: ModuleRole = (
             (NOT_AN_ENTRY, THROUGH, None, scope)
             if module in HOOKS
             else (DRIVER_ENTRY, DRIVER, {}, scope)
             if module in DRIVERS
-            else (KIT_ENTRY, OUTSIDE, {}, scope)
+            else (WORKER_ENTRY, OUTSIDE, {}, scope)
             if module == graded_call.__name__
-            else (KIT_ENTRY, KIT_CALLER, {}, scope)
+            else (WORKER_ENTRY if module.startswith(WORKER) else KIT_ENTRY, KIT_CALLER, {}, scope)
             if kit
-            else (OPTIM_ENTRY, THROUGH, None, None)
+            else (OPTIM_ENTRY, THROUGH, None, scope)
             if module == "torch.optim" or module.startswith("torch.optim.")
-            else (NOT_AN_ENTRY, THROUGH, None, None)
+            else (NOT_AN_ENTRY, THROUGH, None, scope)
             if top == "torch" or top in sys.stdlib_module_names
             else ANOTHERS
         )
@@ -166,12 +170,12 @@ class DelegationWatch:
             role, own_scope = module_role(frame)
             entry, lines = role[0], role[2]
             if own_scope and (
-                entry == NOT_AN_ENTRY or (entry == KIT_ENTRY and not calls.under_way)
+                entry == NOT_AN_ENTRY or (entry == WORKER_ENTRY and not calls.under_way)
             ):
-                return  # a hook, or the kit's own call outside a graded call
+                return  # torch's, the library's, a hook, or the worker outside a graded call
             code = frame.f_code
             if role[3] is not None and not (own_scope and (lines is None or _owns(lines, code))):
-                entry = NOT_AN_ENTRY  # another's code under a kit module's name
+                entry = NOT_AN_ENTRY  # another's code under a module's name
             if str.startswith(
                 code.co_filename, TORCH_OPTIM
             ):  # str's own: the name may be a subclass
