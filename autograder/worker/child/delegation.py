@@ -173,6 +173,10 @@ class DelegationWatch:
                 entry == NOT_AN_ENTRY or (entry == WORKER_ENTRY and not calls.under_way)
             ):
                 return  # torch's, the library's, a hook, or the worker outside a graded call
+            if own_scope and entry == KIT_ENTRY and not calls.under_way and frame.f_back:
+                caller, caller_in_own_scope = module_role(frame.f_back)
+                if caller_in_own_scope and caller[1] in (KIT_CALLER, DRIVER):
+                    return  # the kit calling itself outside a graded call: its modules' globals
             code = frame.f_code
             if role[3] is not None and not (own_scope and (lines is None or _owns(lines, code))):
                 entry = NOT_AN_ENTRY  # another's code under a module's name
