@@ -81,9 +81,8 @@ ANOTHERS: ModuleRole = (NOT_AN_ENTRY, OUTSIDE, None, None)
 
 class DelegationWatch:
     """Records the first torch.optim or kit entry point that student code calls, and whether
-    student code ran where the trace function does not see it: the trace function turned off,
-    a profile function or an audit hook of its own (the watch's audit hook, which nothing
-    removes, hears each of them)."""
+    student code ran where the trace function does not see it: the trace function turned off
+    (the watch's audit hook, which nothing removes, hears it), or one of `UNWATCHED`."""
 
     def __init__(self) -> None:
         self.called: str | None = None
@@ -111,8 +110,8 @@ class DelegationWatch:
                 lines.setdefault(code.co_firstlineno, []).append(code)
 
     def _role(self, module: str) -> ModuleRole:
-        """The role of code that runs in `module`'s globals, remembered: a kit module's (with
-        the table of its own code, to which only its code belongs, and its globals), torch.
+        """The role of code that runs in `module`'s globals, remembered with those globals: a
+        kit module's (with the table of its own code, to which only its code belongs), torch.
         optim's (an entry point); torch's, the standard library's (the kit's context managers,
         importlib) and the worker's hooks' (looked through); or another's."""
         top = module.partition(".")[0]
@@ -137,7 +136,7 @@ class DelegationWatch:
         return role
 
     def _module_role(self, frame: types.FrameType) -> tuple[ModuleRole, bool]:
-        """The role of `frame`'s module and whether it runs in that kit module's own globals.
+        """The role of `frame`'s module and whether it runs in that module's own globals.
         The name is read with dict.get and used only if it is a str: a student's globals or
         name could otherwise run code inside the trace function, where nothing is traced."""
         scope = frame.f_globals
@@ -146,18 +145,19 @@ class DelegationWatch:
         return role, scope is role[3]
 
     def _as_caller(self, frame: types.FrameType) -> int:
-        """What `frame` is as a caller: its module's role; another's if it runs under a kit
-        module's name without being the kit's code in that module's globals."""
+        """What `frame` is as a caller: its module's role; another's if it runs under a
+        module's name in other globals, or is not the kit's own code in a kit module."""
         role, own_scope = self._module_role(frame)
         if role[3] is None or (own_scope and (role[2] is None or _owns(role[2], frame.f_code))):
             return role[1]
         return OUTSIDE
 
     def _trace_function(self) -> Callable[[types.FrameType, str, Any], None]:
-        """Note the first delegation; after it, every call returns at once. A call of the
-        kit's own code outside a graded call, or of a hook, costs a lookup of its module; any
-        other reads its code (an audited event), and an entry point where it counts looks at
-        its callers down to the first that is not looked through (and, rarely, down the case).
+        """Note the first delegation; after it, every call returns at once. A call of torch,
+        the library or a hook in its own globals, or of the kit's own code that the kit calls
+        outside a graded call, costs a lookup of its module (and its caller's); any other
+        reads its code (an audited event), and an entry point where it counts looks at its
+        callers down to the first that is not looked through (and, rarely, down the case).
         torch.optim's code is known by its file too, whatever globals it runs in."""
         watch, calls, module_role, collecting = self, graded_call, self._module_role, gc.isenabled
 
@@ -180,9 +180,8 @@ class DelegationWatch:
             code = frame.f_code
             if role[3] is not None and not (own_scope and (lines is None or _owns(lines, code))):
                 entry = NOT_AN_ENTRY  # another's code under a module's name
-            if str.startswith(
-                code.co_filename, TORCH_OPTIM
-            ):  # str's own: the name may be a subclass
+            # str's own startswith: the file name may be a subclass of the student's
+            if str.startswith(code.co_filename, TORCH_OPTIM):
                 entry = OPTIM_ENTRY
             if entry != NOT_AN_ENTRY:
                 watch._check(frame, entry)
