@@ -16,6 +16,17 @@ if TYPE_CHECKING:
 EXIT_GRADED, EXIT_SOME_FAIL, EXIT_NOT_GRADED = 0, 1, 2
 
 
+def _start_grading() -> None:
+    """Start the fork server first (it imports torch while this process goes on), then keep
+    this process's torch on one thread: it works beside its workers, and on the cores they
+    keep busy, torch's threads only wait for each other (in a batch, picking 4,096 coordinates
+    of a tensor took 1 ms to 7 ms instead of 0.1 ms)."""
+    warm_up()
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def grade(
     submission: Path,
     assignment: str,
@@ -25,7 +36,7 @@ def grade(
     time_budget: float | None = None,
 ) -> int:
     """Grade on every case against the reference; write each format to `out` or stdout."""
-    warm_up()  # the fork server imports torch while this process loads the reference
+    _start_grading()
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
     from autograder.expectations import shared_reference
     from autograder.grading import grade_submission, spare_workers
@@ -93,7 +104,7 @@ def visible_report(
 def check(path: Path, function: str | None, *, verbose: bool = False) -> int:
     """The student's loop: visible cases against the public expected values; every failing
     case, and a summary line (`verbose`: every case)."""
-    warm_up()  # first: the fork server imports torch while this process reads expected/
+    _start_grading()
     from autograder.check_text import check_lines
 
     try:
@@ -131,7 +142,7 @@ def batch(
 ) -> int:
     """Grade a class folder (or only `students` of it) into `out`; 0 all graded, 1 some could
     not be, 2 bad input, 130 interrupted (Ctrl-C, as shells count it)."""
-    warm_up()
+    _start_grading()
     from autograder.batch import run_batch
     from autograder.config import CASE_TIME_LIMIT, SUBMISSION_TIME_BUDGET
 
