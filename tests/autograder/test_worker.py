@@ -126,6 +126,33 @@ def test_a_correct_optimizer_gives_the_in_process_trajectory(
     assert_same_trajectory(outcome.trajectory, expected)
 
 
+SHIFTING_STATE = """
+import torch
+
+
+def gd(x, grad, state, *, lr=1e-3, weight_decay=0.0, maximize=False):
+    step = state.get("step", 0) + 1
+    state["step"] = step
+    state["trace"] = torch.full((step,), float(step), dtype=x.dtype)  # a new shape each step
+    if step % 2:
+        state["odd"] = grad.clone()
+    else:
+        state.pop("odd", None)
+    return x - lr * grad
+"""
+
+
+def test_state_entries_that_change_shape_or_come_and_go_are_read_back_step_by_step(
+    tmp_path: Path,
+) -> None:
+    module = tmp_path / "gradient_descent.py"
+    module.write_text(SHIFTING_STATE)
+    (outcome,) = run_cases(module, [optimizer("gd")])
+    expected = run_optimizer(import_fixture(module).gd, problem("quadratic_2d"), {"lr": 0.1})
+    assert outcome.status == "ran"
+    assert_same_trajectory(outcome.trajectory, expected)
+
+
 def test_a_sampler_returns_the_batches_of_the_seeded_permutation(
     correct: list[CaseOutcome],
 ) -> None:
@@ -524,6 +551,16 @@ def test_a_well_formed_reply_is_read_back() -> None:
     assert outcome.modified is None
 
 
+def test_state_entries_are_read_back_from_rows_of_stacked_arrays() -> None:
+    stacked = torch.tensor([[0.5, 0.25], [7.0, 8.0]], dtype=torch.float64)
+    states = [{"m": [2, 1], "v": [2, 0]}]
+    header = {"id": 0, "status": "ran", "message": "", "points": 0, "losses": 1, "states": states}
+    outcome = receive(encode_reply(header, [POINTS, LOSSES, stacked]))
+    assert outcome.trajectory is not None
+    (state,) = outcome.trajectory.states
+    assert state["m"].tolist() == [7.0, 8.0] and state["v"].tolist() == [0.5, 0.25]
+
+
 @pytest.mark.parametrize(
     ("header", "argument", "step"),
     [
@@ -578,6 +615,15 @@ MALFORMED = {
     ),
     "negative line": forged({"status": "raised", "line": -4, "arrays": []}),
     "message not a string": forged({"message": {"html": "<script>"}, "arrays": []}),
+    "state as a bare array number": one_step(states=[{"m": 0}]),
+    "state row outside its array": one_step(states=[{"m": [0, 2]}]),
+    "state row true": one_step(states=[{"m": [0, True]}]),
+    "state row of a 0-d array": encode_reply(
+        {"id": 0, "status": "ran", "message": "", "points": 0, "losses": 1,
+         "states": [{"m": [2, 0]}]},
+        [POINTS, LOSSES, torch.tensor(1.0, dtype=torch.float64)],
+    ),
+    "state of three numbers": one_step(states=[{"m": [0, 0, 0]}]),
     "modified names no argument": one_step(modified={"argument": "state", "step": 1}),
     "modified at step 0": one_step(modified={"argument": "x", "step": 0}),
     "modified after the last step": one_step(modified={"argument": "x", "step": 2}),

@@ -117,10 +117,9 @@ def _modification(step: int, **arguments: tuple[Tensor, Tensor]) -> dict[str, An
     return None
 
 
-def _snapshot(state: Mapping[Any, Any], step: int, reply: Reply) -> dict[str, int]:
-    """A float64 copy of the state added to `reply`: each entry's position there, by name; a
-    bad_return stop for an entry kept as a numpy array, which the grader would otherwise see
-    as missing."""
+def _snapshot(state: Mapping[Any, Any], step: int) -> dict[str, Tensor]:
+    """A float64 copy of the state, by name as the reply gives it; a bad_return stop for an
+    entry kept as a numpy array, which the grader would otherwise see as missing."""
     for name, value in state.items():
         if type(value).__module__.partition(".")[0] == "numpy" and hasattr(value, "shape"):
             what = f"state {str(name)[:MAX_STATE_KEY]!r} as a numpy array"
@@ -137,10 +136,30 @@ def _snapshot(state: Mapping[Any, Any], step: int, reply: Reply) -> dict[str, in
         what = f"a state of {len(copied)} numeric entries"
         expected = f"keep at most {MAX_STATE_ENTRIES} entries in state"
         raise CaseStop("bad_return", step, what=what, expected=expected)
-    positions = {}
+    named = {}
     for name, value in copied.items():  # a loop: a comprehension is one more traced call
-        positions[str(name)[:MAX_STATE_KEY]] = reply.add(value)
-    return positions
+        named[str(name)[:MAX_STATE_KEY]] = value
+    return named
+
+
+def _add_states(reply: Reply, states: list[dict[str, Tensor]]) -> list[dict[str, list[int]]]:
+    """Each step's state as {name: [array, row]}: the copies of an entry that share a shape
+    go into the reply stacked, one array for them all, in the order of the steps."""
+    groups: dict[tuple[str, tuple[int, ...]], tuple[int, list[Tensor]]] = {}
+    first = len(reply.arrays)
+    references = []
+    for state in states:
+        reference = {}
+        for name, value in state.items():
+            position, rows = groups.setdefault(
+                (name, tuple(value.shape)), (first + len(groups), [])
+            )
+            reference[name] = [position, len(rows)]
+            rows.append(value)
+        references.append(reference)
+    for _, rows in groups.values():  # in the order of their positions
+        reply.add(torch.stack(rows))
+    return references
 
 
 def run_optimizer(
@@ -186,14 +205,14 @@ def run_optimizer(
         lr = base_lr(function, hyperparameters)
         walk = optimizer_steps(problem, x, call, hyperparameters, base_lr=lr, steps=request.steps)
         for step, point in walk:
-            states.append(_snapshot(state, step, reply))
+            states.append(_snapshot(state, step))
             points.append(point if gpu is None else point.to("cpu"))
             losses.append(float(problem.f(point)))
     finally:
         reply.header["modified"] = modified
         reply.header["points"] = reply.add(torch.stack(points))
         reply.header["losses"] = reply.add(torch.tensor(losses, dtype=torch.float64))
-        reply.header["states"] = states
+        reply.header["states"] = _add_states(reply, states)
 
 
 def run_schedule(

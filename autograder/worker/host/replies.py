@@ -201,6 +201,7 @@ class _Data:
 
     def __init__(self, header: dict[str, Any], arrays: list[Tensor], steps: int) -> None:
         self.header, self.arrays, self.steps = header, arrays, steps
+        self._stacked: dict[int, tuple[Tensor, ...]] = {}  # a state array's rows, by position
 
     def _array(self, ref: object, dtypes: tuple[torch.dtype, ...], rank: int | None) -> Tensor:
         if not isinstance(ref, int) or isinstance(ref, bool) or not 0 <= ref < len(self.arrays):
@@ -232,12 +233,29 @@ class _Data:
         )
 
     def _state(self, entry: object) -> dict[str, Tensor]:
+        """A step's state from {name: [array, row]}: row `row` of a stacked array."""
         if not isinstance(entry, dict) or len(entry) > MAX_STATE_ENTRIES:
             raise ProtocolError(f"a state is not a JSON object of {MAX_STATE_ENTRIES} entries")
-        for name in entry:
+        state = {}
+        for name, reference in entry.items():
             if len(name) > MAX_STATE_KEY:
                 raise ProtocolError("a state entry's name is too long")
-        return {name: self._array(ref, (torch.float64,), None) for name, ref in entry.items()}
+            if (
+                type(reference) is not list
+                or len(reference) != 2
+                or not type(reference[0]) is type(reference[1]) is int
+            ):
+                raise ProtocolError(f"state {name[:20]!r} is not a reference [array, row]")
+            rows = self._stacked.get(reference[0])
+            if rows is None:
+                array = self._array(reference[0], (torch.float64,), None)
+                if array.ndim < 1:
+                    raise ProtocolError(f"array {reference[0]} holds no rows of a state")
+                rows = self._stacked[reference[0]] = array.unbind(0)
+            if not 0 <= reference[1] < len(rows):
+                raise ProtocolError(f"state {name[:20]!r} names a row outside its array")
+            state[name] = rows[reference[1]]
+        return state
 
     def final(self, request: CaseRequest) -> FinalSample | None:
         """The sampled coordinates of an efficiency run's last x: the rest is dropped at
