@@ -249,22 +249,29 @@ def grade_case(
         return _purity(case, outcome)
     if case.student_request.measure != "trajectory":
         return _device_or_efficiency(case, outcome, expectations)
-    same_function = [(c, p) for c, p in compared if c.function == case.function and c is not case]
     if not outcome.ok:
         message = outcome.message
         if outcome.status == "bad_return" and outcome.trajectory is not None:
-            diagnosis = diagnose(case, outcome, expectations, same_function, differs)
+            others = _others_of_its_function(case, compared)
+            diagnosis = diagnose(case, outcome, expectations, others, differs)
             if diagnosis.bug is not None:
                 message += "; " + feedback.diagnosis_text(diagnosis)
         return _result(case, outcome.status, message)
     if divergence is None:
         return _result(case, "passed", f"{case.function}: matches the reference")
-    diagnosis = diagnose(case, outcome, expectations, same_function, differs)
+    others = _others_of_its_function(case, compared)
+    diagnosis = diagnose(case, outcome, expectations, others, differs)
     message = feedback.divergence_message(
         case.function, case.reference_request.kind, divergence, diagnosis
     )
     plot = _plot(case, expectations.expected(case), outcome, divergence)
     return _result(case, "diverged", message, divergence, diagnosis, plot)
+
+
+def _others_of_its_function(case: Case, compared: Sequence[Other]) -> list[Other]:
+    """The other cases of `case`'s function that compare by value, for its diagnosis: listed
+    only for a case that failed (most pass, and each list is a pass over every case)."""
+    return [(c, p) for c, p in compared if c.function == case.function and c is not case]
 
 
 def _answering_once(differs: Differs) -> Differs:
