@@ -87,7 +87,7 @@ def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
     copy: dict[str, Tensor] = {}
     for name, value in state.items():
         if isinstance(value, Tensor):
-            copy[name] = value.detach().to("cpu", torch.float64).clone()
+            copy[name] = value.detach().to("cpu", torch.float64, copy=True)
         elif isinstance(value, int | float) and not isinstance(value, bool):
             # straight to float64: through torch's default float32 a float loses digits
             copy[name] = torch.scalar_tensor(float(value), dtype=torch.float64)
