@@ -92,7 +92,10 @@ def measured_steps(call: StepCall, request: CaseRequest, x: Tensor, lr: float | 
     problem = find_problem(str(request.problem))
     walk = optimizer_steps(problem, x, call, request.hyperparameters, base_lr=lr,
                            steps=MEASURED_STEPS)  # fmt: skip
-    return [point for _, point in walk][-1]
+    last = x
+    for _, point in walk:  # only the last x is kept: the others would be fresh pages each step
+        last = point
+    return last
 
 
 def run_efficiency(
