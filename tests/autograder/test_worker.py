@@ -242,9 +242,13 @@ IN_PLACE = {
 }
 
 
+# function: (the argument it changes, the step that argument was given at, as it is named)
+CHANGED_LATER = {"swapped_data": ("x", 3), "late_change": ("grad", 1)}
+
+
 @pytest.fixture(scope="module")
 def broken() -> dict[str, CaseOutcome]:
-    requests = [_broken_request(f) for f in [*VIOLATIONS, *IN_PLACE]]
+    requests = [_broken_request(f) for f in [*VIOLATIONS, *IN_PLACE, *CHANGED_LATER]]
     return by_function(run_cases(BROKEN, requests))
 
 
@@ -273,6 +277,19 @@ def test_a_modified_input_is_named_and_the_run_goes_on_with_what_it_returned(
     )
     expected = run_optimizer(pure, problem("quadratic_2d"), {"lr": 0.1})
     assert_same_trajectory(outcome.trajectory, expected)
+
+
+@pytest.mark.parametrize("function", list(CHANGED_LATER))
+def test_an_input_changed_in_shape_or_after_its_step_is_named_at_the_step_it_was_given(
+    broken: dict[str, CaseOutcome], function: str
+) -> None:
+    argument, step = CHANGED_LATER[function]
+    outcome = broken[function]
+    assert outcome.status == "ran", outcome.message
+    assert outcome.modified is not None
+    assert outcome.modified.startswith(
+        f"adaptive.py: {function} modified {argument} in place at step {step}; "
+    )
 
 
 def test_a_modified_input_is_named_even_when_the_same_step_stops_the_case(
