@@ -16,6 +16,7 @@ it confines a worker started cold. An empty message (the socket closed) ends the
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import select
@@ -24,10 +25,6 @@ import socket
 import sys
 from typing import Any
 
-import torch
-
-from autograder.worker.child.main import WATCH
-from autograder.worker.child.main import main as worker_main
 from autograder.worker.confine import reaper
 
 MAX_REQUEST = 1 << 20
@@ -39,7 +36,6 @@ IDLE_MS = 1000  # how often an idle server collects its guards that have exited
 def serve(control: socket.socket) -> dict[str, str] | None:
     """Fork a guarded worker per request until the grading process closes `control` (None).
     In each worker, return its environment: the caller then runs the worker."""
-    torch.set_num_threads(1)  # before any op: a child forked after a threaded op can hang
     control.sendall(json.dumps({"status": "ready"}).encode())
     poller = select.poll()
     poller.register(control, select.POLLIN)
@@ -120,13 +116,28 @@ def _fresh_random_state() -> None:
 
 
 def main() -> int:
-    """Serve until the grading process is done (0); in a forked worker, run the worker."""
-    WATCH.learn_the_kit()  # once, for every worker forked
+    """Serve until the grading process is done (0); in a forked worker, run the worker.
+
+    The collector is off while the server imports torch and the worker (collections of a
+    heap that grows by a million objects took a tenth of the import), and what it imported
+    is then frozen: no collection in a worker scans those objects, whose pages it would
+    otherwise copy. Each worker turns the collector back on."""
+    gc.disable()
+    import torch
+
+    from autograder.worker.child.main import WATCH
+    from autograder.worker.child.main import main as worker_main
+
+    torch.set_num_threads(1)  # before any op: a child forked after a threaded op can hang
+    # Once, for every worker forked, and before the freeze: gc.get_objects skips what it froze.
+    WATCH.learn_the_kit()
+    gc.freeze()
     environment = serve(socket.socket(fileno=0))
     if environment is None:
         # Nothing to flush or close: skip the interpreter's teardown (a third of a second
         # once torch is imported), which the grading process would wait for on its way out.
         os._exit(0)
+    gc.enable()
     os.environ.clear()
     os.environ.update(environment)
     _fresh_random_state()
