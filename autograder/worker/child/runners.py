@@ -138,8 +138,8 @@ def _first_changed(given: list[Tensor], originals: list[Tensor]) -> int | None:
             pair = [tensor.contiguous().view(torch.uint8) for tensor in pair]
         else:
             pair = [tensor.view(bits) for tensor in pair]
-        differs = (pair[0] != pair[1]).any(dim=1)
-        if bool(differs.any()):
+        if not torch.equal(*pair):  # rarely; equal is one operation and makes no tensor
+            differs = (pair[0] != pair[1]).any(dim=1)
             return int(differs.to(torch.uint8).argmax())
     return remade
 
