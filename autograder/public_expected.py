@@ -75,10 +75,10 @@ def outcome_from_json(request: CaseRequest, data: Mapping[str, Any]) -> CaseOutc
     if "points" in data:
         states: list[dict[str, torch.Tensor]] = [{} for _ in range(int(data["steps"]))]
         for name, entry in data["states"].items():
-            for step, value in zip(entry["steps"], _tensor(entry), strict=True):
+            for step, value in zip(entry["steps"], _tensor(entry).unbind(0), strict=True):
                 states[step][name] = value
         trajectory = Trajectory(
-            tuple(_tensor(data["points"])),
+            _tensor(data["points"]).unbind(0),
             tuple(float(v) for v in data["losses"]),
             tuple(states),
         )

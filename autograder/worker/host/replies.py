@@ -227,7 +227,7 @@ class _Data:
         if not isinstance(states, list) or len(states) != len(points) - 1:
             raise ProtocolError("there is not one state per step")
         return Trajectory(
-            points=tuple(points),
+            points=points.unbind(0),  # the rows as a tuple, without iterating in Python
             losses=tuple(losses.tolist()),
             states=tuple(self._state(entry) for entry in states),
         )
