@@ -12,6 +12,7 @@ keeps full precision instead.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
@@ -49,9 +50,14 @@ def _fill(
     if not sum(low) <= total <= sum(high):
         return None
     cents = list(low)
+    # the parts with room, most deserving first: heapq's smallest of (-(exact - cents), -exact, i)
+    waiting = [(cents[i] - e, -e, i) for i, e in enumerate(exact) if cents[i] < high[i]]
+    heapq.heapify(waiting)
     for _ in range(total - sum(low)):
-        room = [i for i in range(len(cents)) if cents[i] < high[i]]
-        cents[max(room, key=lambda i: (exact[i] - cents[i], exact[i], -i))] += 1
+        _, _, i = heapq.heappop(waiting)
+        cents[i] += 1
+        if cents[i] < high[i]:
+            heapq.heappush(waiting, (cents[i] - exact[i], -exact[i], i))
     return cents
 
 
