@@ -641,6 +641,11 @@ MALFORMED = {
         [POINTS, LOSSES, torch.tensor(1.0, dtype=torch.float64)],
     ),
     "state of three numbers": one_step(states=[{"m": [0, 0, 0]}]),
+    "state array with more rows than steps": encode_reply(
+        {"id": 0, "status": "ran", "message": "", "points": 0, "losses": 1,
+         "states": [{"m": [2, 0]}]},
+        [POINTS, LOSSES, torch.zeros(21, dtype=torch.float64)],  # gd's case: 20 steps
+    ),
     "modified names no argument": one_step(modified={"argument": "state", "step": 1}),
     "modified at step 0": one_step(modified={"argument": "x", "step": 0}),
     "modified after the last step": one_step(modified={"argument": "x", "step": 2}),

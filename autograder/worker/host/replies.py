@@ -243,14 +243,15 @@ class _Data:
             if (
                 type(reference) is not list
                 or len(reference) != 2
-                or not type(reference[0]) is type(reference[1]) is int
+                or type(reference[0]) is not int
+                or type(reference[1]) is not int
             ):
                 raise ProtocolError(f"state {name[:20]!r} is not a reference [array, row]")
             rows = self._stacked.get(reference[0])
-            if rows is None:
+            if rows is None:  # a state's array holds a row per step at most
                 array = self._array(reference[0], (torch.float64,), None)
-                if array.ndim < 1:
-                    raise ProtocolError(f"array {reference[0]} holds no rows of a state")
+                if array.ndim < 1 or len(array) > self.steps:
+                    raise ProtocolError(f"array {reference[0]} is not a state's rows")
                 rows = self._stacked[reference[0]] = array.unbind(0)
             if not 0 <= reference[1] < len(rows):
                 raise ProtocolError(f"state {name[:20]!r} names a row outside its array")
