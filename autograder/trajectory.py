@@ -125,11 +125,10 @@ def optimizer_steps(
     The grader's worker, its device check and the notebooks' runs all step through here, so
     the reference, the student and the tests see the same gradients in the same order.
     """
-    scaled = problem.lr_schedule is not None  # else the scale is 1.0, with no call a step
     for step in range(1, 1 + (problem.steps if steps is None else steps)):
         kwargs = dict(hyperparameters)
         if base_lr is not None:
-            kwargs["lr"] = base_lr * (problem.lr_scale(step - 1) if scaled else 1.0)
+            kwargs["lr"] = base_lr * problem.lr_scale(step - 1)
         x = call(step, x, problem.grad(x, step - 1), kwargs)
         yield step, x
 

@@ -160,7 +160,6 @@ class DelegationWatch:
         callers down to the first that is not looked through (and, rarely, down the case).
         torch.optim's code is known by its file too, whatever globals it runs in."""
         watch, calls, module_role, collecting = self, graded_call, self._module_role, gc.isenabled
-        roles, learn_role, get = self._modules, self._role, dict.get
 
         def trace(frame: types.FrameType, event: str, arg: Any) -> None:
             if collecting():  # first, before anything here allocates: see `watching`
@@ -168,10 +167,7 @@ class DelegationWatch:
                 watch._unwatched[UNWATCHED["gc"]] = None
             if event != "call" or watch.called is not None:
                 return
-            scope = frame.f_globals  # `_module_role`, written out: this runs on every call
-            name = get(scope, "__name__")
-            role = (roles.get(name) or learn_role(name)) if type(name) is str else ANOTHERS
-            own_scope = scope is role[3]
+            role, own_scope = module_role(frame)
             entry, lines = role[0], role[2]
             if own_scope and (
                 entry == NOT_AN_ENTRY or (entry == WORKER_ENTRY and not calls.under_way)
