@@ -243,7 +243,12 @@ def build_parser() -> argparse.ArgumentParser:
     batch_parser.add_argument("--assignment", required=True, choices=[a.name for a in ASSIGNMENTS])
     batch_parser.add_argument("--out", required=True, metavar="DIR", help="the output folder")
     batch_parser.add_argument(
-        "-j", "--jobs", type=int, default=1, metavar="N", help="grade N submissions at once"
+        "-j",
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="run the workers of N submissions at once",
     )
     batch_parser.add_argument(
         "--regrade", action="store_true", help="grade every submission again, changed or not"

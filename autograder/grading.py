@@ -8,6 +8,7 @@ values), so on the visible cases they always agree.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -47,10 +48,12 @@ def grade_submission(
     case_time_limit: float = CASE_TIME_LIMIT,
     time_budget: float = SUBMISSION_TIME_BUDGET,
     workers: int = 1,
+    places: threading.Semaphore | None = None,
 ) -> GradeReport:
     """Grade `submission` on `cases` (default: all of the rubric's), optionally only some
     functions, in up to `workers` workers at once; a submission that cannot be loaded gets
-    every case at zero and the reason."""
+    every case at zero and the reason. `places`: a batch's places for running workers, which
+    its submissions share (`Shared`)."""
     selected = [
         case
         for case in (rubric.cases if cases is None else cases)
@@ -62,7 +65,13 @@ def grade_submission(
         with open_submission(submission, assignment.module) as module:
             check_assignment(module.path, assignment)
             ran = module.explained(
-                _run_visible_first(module.path, runnable, case_time_limit, time_budget, workers)
+                _run_visible_first(
+                    module.path,
+                    runnable,
+                    Shared.for_submission(time_budget, places),
+                    case_time_limit,
+                    workers,
+                )
             )
     except SubmissionError as error:
         reason = messages.one_line(str(error), messages.MESSAGE_LIMIT)
@@ -85,8 +94,8 @@ def spare_workers() -> int:
 def _run_visible_first(
     module_path: Path,
     cases: Sequence[Case],
+    shared: Shared,
     case_time_limit: float,
-    time_budget: float,
     workers: int,
 ) -> list[CaseOutcome]:
     """The outcomes of `cases`, in order, the visible ones run first (up to `workers` at
@@ -99,7 +108,6 @@ def _run_visible_first(
     requests = [with_secret_seed(case.student_request) for case in cases]
     visible = [requests[index] for index in order if cases[index].visible]
     hidden = [requests[index] for index in order if not cases[index].visible]
-    shared = Shared.for_submission(time_budget)
     keep = only_what_grading_reads(cases)
     outcomes: list[CaseOutcome] = []
     phases = [visible + hidden] if workers == 1 else [visible, hidden]

@@ -3,6 +3,7 @@ and a class of honest and hostile students graded together."""
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ import pytest
 
 from autograder import expectations as expectations_module
 from autograder.batch import discover, open_gradebook
+from autograder.batch import run as batch_run
 from autograder.batch.class_report import render_class_report
 from autograder.batch.discover import content_hash
 from autograder.batch.gradebook import Graded, Stored
@@ -34,6 +37,7 @@ from autograder.expectations import ReferenceExpectations, shared_reference
 from autograder.grading import grade_submission
 from autograder.results import CaseResult, Diagnosis, FunctionResult, GradeReport
 from autograder.rubric import load_rubric
+from autograder.worker.host import session
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "examples" / "class" / "gradient_descent"
@@ -360,6 +364,81 @@ def test_honest_students_get_their_own_grade_beside_hostile_ones_and_reruns_resu
     assert regraded == ["bob", "carol"]  # the edited one, and the one that could not be graded
     after = _rows(gradebook, "SELECT student, graded_at FROM submissions ORDER BY student")
     assert [after[0], after[3]] == [before[0], before[3]]
+
+
+def test_a_batch_runs_at_most_j_workers_at_once_with_as_many_again_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "class"
+    for student in ("alice", "bob", "erin", "frank"):
+        shutil.copytree(SAMPLE / "alice", folder / student)
+    in_flight, workers = _Gauge(), _Gauge()
+    grade, start, stop = batch_run.grade_submission, session._start, session.stop_worker
+
+    def counted_grade(*args: Any, **kwargs: Any) -> GradeReport:
+        with in_flight.held():
+            return grade(*args, **kwargs)
+
+    def counted_start(*args: Any) -> Any:
+        worker = start(*args)
+        workers.add(worker)
+        return worker
+
+    def counted_stop(worker: Any, *args: Any) -> int:
+        workers.discard(worker)
+        return stop(worker, *args)
+
+    monkeypatch.setattr(batch_run, "grade_submission", counted_grade)
+    monkeypatch.setattr(session, "_start", counted_start)
+    monkeypatch.setattr(session, "stop_worker", counted_stop)
+    assert main(_batch(folder, tmp_path / "out", "-j", "2")) == 0
+    capsys.readouterr()
+    assert (in_flight.most, workers.most) == (4, 2)
+
+
+class _Gauge:
+    """How many things are held at once, and the most ever held."""
+
+    def __init__(self) -> None:
+        self.now: set[object] = set()
+        self.most = 0
+        self._lock = threading.Lock()
+
+    def add(self, thing: object) -> None:
+        with self._lock:
+            self.now.add(thing)
+            self.most = max(self.most, len(self.now))
+
+    def discard(self, thing: object) -> None:
+        with self._lock:
+            self.now.discard(thing)
+
+    @contextlib.contextmanager
+    def held(self) -> Iterator[None]:
+        token = object()
+        self.add(token)
+        try:
+            yield
+        finally:
+            self.discard(token)
+
+
+@pytest.mark.slow
+def test_a_worker_that_waits_out_its_limit_lends_its_place_to_the_next_submission(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    folder = tmp_path / "class"
+    sleeper = "import time\n\n\ndef gd(x, grad, state, **hyperparameters):\n    time.sleep(60)\n"
+    for student in ("hana", "hiro"):  # a place each, for the whole limit
+        _module(folder / student, sleeper)
+    shutil.copytree(SAMPLE / "alice", folder / "zoe")
+    command = ["batch", str(folder), "--assignment", GD, "--out", str(tmp_path / "out"),
+               "--case-time-limit", "6", "-j", "2"]  # fmt: skip
+    assert main(command) == 0
+    progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
+    print(progress)
+    assert "zoe: 40 / 40" in progress[0], progress  # graded while both others still slept
+    assert all("timed out" not in line for line in progress)
 
 
 def _sigkill_class(folder: Path) -> None:

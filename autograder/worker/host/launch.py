@@ -97,6 +97,14 @@ class WorkerProcess:
             data += chunk
         return bytes(data)
 
+    def replied_by(self, deadline: float) -> bool:
+        """Whether the worker's stdout has something to read (or hung up) before `deadline`."""
+        try:
+            _wait(self._pipe(self.process.stdout).fileno(), select.POLLIN, deadline)
+        except ChannelTimeout:
+            return False
+        return True
+
     @property
     def stderr_text(self) -> str:
         return b"".join(self.stderr_tail).decode(errors="replace")

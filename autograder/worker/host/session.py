@@ -46,6 +46,9 @@ from autograder.worker.records import CaseOutcome, CaseRequest
 
 EXIT_GRACE = 1.0
 KILLS_PER_FUNCTION = 2
+# Seconds into a case after which its worker lends its place (`Shared.places`) to another
+# submission's: six times the slowest case of a solution (adadelta on sparse features, 43 ms).
+SLOW_CASE = 0.25
 HOST_DEVICES = ("cpu", "meta")
 _warned: set[str] = set()
 
@@ -91,7 +94,8 @@ def run_cases(
     outcomes: list[CaseOutcome] = []
     worker: WorkerProcess | None = None
     shared = Shared.for_submission(time_budget) if shared is None else shared
-    given_up, kills, clock, meter = shared.given_up, shared.kills, shared.clock, shared.meter
+    given_up, kills, clock = shared.given_up, shared.kills, shared.clock
+    shared.places.acquire()
     try:
         for index, request in enumerate(requests):
             if shared.stopped.is_set():
@@ -111,7 +115,7 @@ def run_cases(
                     break
                 shared.running.add(worker)
             limit = clock.next_limit(case_time_limit)
-            outcome, usable = _run_one(worker, index, request, module_path.name, limit, meter)
+            outcome, usable = _run_one(worker, index, request, module_path.name, limit, shared)
             if outcome.status == "timeout" and clock.left() <= 0:  # the budget cut its limit
                 outcome = clock.out_of_time(request, module_path.name)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
@@ -128,6 +132,7 @@ def run_cases(
         if worker is not None:
             shared.running.discard(worker)
             stop_worker(worker)
+        shared.places.release()
     return outcomes
 
 
@@ -201,10 +206,13 @@ def _whole_functions(requests: Sequence[CaseRequest], parts: int) -> list[list[i
 class Shared:
     """What the runs of one submission share, whichever worker runs them: its time budget,
     the bytes its replies may still take, the functions given up (a timeout, or two killed
-    workers or garbled replies), and whether its grading was stopped, with the workers to
-    end then."""
+    workers or garbled replies), whether its grading was stopped, with the workers to end
+    then, and the places for running workers (a batch's, shared by its submissions: each
+    running worker holds one, and lends it while a case runs past SLOW_CASE, so that a hang
+    waiting out its limit leaves its core to another submission; unbounded by default)."""
 
     clock: _Clock
+    places: threading.Semaphore = field(default_factory=lambda: threading.Semaphore(1 << 30))
     meter: _Meter = field(default_factory=lambda: _Meter(MAX_SUBMISSION_BYTES))
     given_up: dict[str, CaseOutcome] = field(default_factory=dict)
     kills: collections.Counter[str] = field(default_factory=collections.Counter)
@@ -218,8 +226,13 @@ class Shared:
             worker.process.terminate()  # its guard ends it; the case reads a closed channel
 
     @classmethod
-    def for_submission(cls, time_budget: float) -> Shared:
-        return cls(_Clock(time_budget))
+    def for_submission(
+        cls, time_budget: float, places: threading.Semaphore | None = None
+    ) -> Shared:
+        shared = cls(_Clock(time_budget))
+        if places is not None:
+            shared.places = places
+        return shared
 
 
 @dataclass
@@ -413,18 +426,23 @@ def _run_one(
     request: CaseRequest,
     file: str,
     limit: float,
-    meter: _Meter,
+    shared: Shared,
 ) -> tuple[CaseOutcome, bool]:
     """One case's outcome, timed here (the efficiency check's clock, which the worker cannot
-    touch), and whether the worker can take the next case."""
+    touch), and whether the worker can take the next case. A case past SLOW_CASE lends its
+    worker's place until it ends (a timed one never: nothing runs beside it)."""
     started = time.monotonic()
     deadline = started + limit
-    function = request.function
+    function, meter = request.function, shared.meter
     # An efficiency run's last x (up to its request's budget) is cut to a small sample as it
     # arrives: it takes nothing of the bytes the submission's replies may hold.
     metered = request.measure != "efficiency"
+    lent = False
     try:
         worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
+        if metered and not worker.replied_by(min(deadline, started + SLOW_CASE)):
+            shared.places.release()
+            lent = True
         outcome = receive_outcome(
             request,
             meter.reader(worker, deadline)
@@ -435,11 +453,15 @@ def _run_one(
             max_payload=max(meter.left, 0) if metered else None,
         )
     except ChannelTimeout:
+        stop_worker(worker)  # before its place is taken back: a hang spins while it waits
         message = messages.render("timeout", file=file, function=function, limit=limit)
         return CaseOutcome(request, "timeout", message), False
     except ChannelClosed:
         how = _exit_reason(worker, stop_worker(worker, EXIT_GRACE))
         message = messages.render("crashed", file=file, function=function, how=how, where="")
         return CaseOutcome(request, "crashed", message), False
+    finally:
+        if lent:
+            shared.places.acquire()
     elapsed = time.monotonic() - started
     return replace(outcome, elapsed=elapsed), outcome.status != "invalid_reply"
