@@ -101,9 +101,9 @@ def _run_visible_first(
     """The outcomes of `cases`, in order, the visible ones run first (up to `workers` at
     once): what a visible case reports (a student's exception text) can then tell nothing of a
     hidden case, which no process had seen yet. Spread over workers, the visible cases run in
-    workers of their own; a single worker (a batch's) takes the hidden cases after them,
-    which saves starting a second one. A module that did not load is not loaded again for the
-    hidden cases: they share its load error."""
+    workers of their own; a single worker (a batch's) takes the hidden cases after them, the
+    first sent once every visible reply is in, which saves starting a second one. A module
+    that did not load is not loaded again for the hidden cases: they share its load error."""
     order = sorted(range(len(cases)), key=lambda index: not cases[index].visible)
     requests = [with_secret_seed(case.student_request) for case in cases]
     visible = [requests[index] for index in order if cases[index].visible]
@@ -120,6 +120,7 @@ def _run_visible_first(
                 case_time_limit=case_time_limit,
                 shared=shared,
                 keep=keep,
+                boundary=len(visible) if workers == 1 else None,
             )
     by_index = dict(zip(order, outcomes, strict=True))
     return [by_index[index] for index in range(len(cases))]

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import sqlite3
 import subprocess
 import sys
 import zipfile
@@ -17,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from autograder.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 SOLUTION = ROOT / "solutions" / "gradient_descent.py"
@@ -189,6 +192,27 @@ def test_a_malformed_submission_is_a_report_with_score_zero(tmp_path: Path, name
     assert finished.returncode == 2, finished.stderr[-3000:]
     report = json.loads(finished.stdout)
     assert report["score"] == 0 and report["errors"], report["errors"]
+
+
+def test_a_worker_holds_no_hidden_request_before_its_visible_cases_end(tmp_path: Path) -> None:
+    # a batch's worker runs the visible cases, then the hidden ones, and holds requests ahead
+    # of the case it runs; every function reads those and raises the highest case number
+    shutil.copytree(ROOT / "tests" / "fixtures" / "hostile" / "reader", tmp_path / "class" / "eve")
+    finished = run_cli(
+        "batch", str(tmp_path / "class"), "--assignment", "gradient_descent", "--out",
+        str(tmp_path / "out"), "--case-time-limit", "1", cwd=tmp_path,
+    )  # fmt: skip
+    assert finished.returncode == 0, finished.stderr[-3000:]
+    with sqlite3.connect(tmp_path / "out" / "gradebook.sqlite") as gradebook:
+        messages = [m for (m,) in gradebook.execute("SELECT message FROM checks WHERE visible")]
+    read = [
+        int(m.group(1))
+        for m in map(re.compile(r"read ahead up to case (-?\d+)").search, messages)
+        if m
+    ]
+    runnable = [c for c in load_rubric("gradient_descent").visible if c.unavailable is None]
+    assert max(read) > 0  # it did read requests ahead: the visible cases' own
+    assert max(read) < len(runnable), (read, len(runnable))
 
 
 def test_visible_outputs_carry_nothing_of_the_hidden_cases(tmp_path: Path) -> None:

@@ -360,6 +360,41 @@ def test_an_endless_loop_times_out_and_the_other_functions_still_run() -> None:
     assert outcomes[2].trajectory is not None and len(outcomes[2].trajectory.points) == 21
 
 
+HANGS_AT_LR_0_3 = """
+import time
+
+
+def gd(x, grad, state, *, lr=1e-3, weight_decay=0.0, maximize=False):
+    while lr == 0.3:
+        time.sleep(1)
+    return x - lr * grad
+
+
+def momentum(x, grad, state, *, lr=1e-3, **others):
+    return x - 2 * lr * grad
+"""
+
+
+def test_requests_held_ahead_by_a_worker_that_hangs_are_sent_again_to_the_next(
+    tmp_path: Path,
+) -> None:
+    # the worker holds the cases after the one it runs: gd's last is given up with the one
+    # that hangs, momentum's go to a fresh worker, each answered as its own
+    module = tmp_path / "gradient_descent.py"
+    module.write_text(HANGS_AT_LR_0_3)
+    cases = [("gd", 0.1), ("gd", 0.3), ("momentum", 0.1), ("momentum", 0.2), ("gd", 0.4),
+             ("momentum", 0.3)]  # fmt: skip
+    requests = [optimizer(function, hyperparameters={"lr": lr}) for function, lr in cases]
+    outcomes = run_cases(module, requests, case_time_limit=1.0)
+    assert [o.request for o in outcomes] == requests
+    assert [o.status for o in outcomes] == ["ran", "timeout", "ran", "ran", "timeout", "ran"]
+    in_process = import_fixture(module)
+    for outcome in (o for o in outcomes if o.status == "ran"):
+        function = getattr(in_process, outcome.request.function)
+        expected = run_optimizer(function, problem("quadratic_2d"), outcome.request.hyperparameters)
+        assert_same_trajectory(outcome.trajectory, expected)
+
+
 @pytest.mark.slow
 def test_after_a_time_out_the_next_function_that_hangs_gets_the_short_limit() -> None:
     started = time.monotonic()

@@ -49,6 +49,9 @@ KILLS_PER_FUNCTION = 2
 # Seconds into a case after which its worker lends its place (`Shared.places`) to another
 # submission's: six times the slowest case of a solution (adadelta on sparse features, 43 ms).
 SLOW_CASE = 0.25
+# Requests a worker holds beyond the case it runs, so that it never waits for its next one
+# while the grading process reads its last reply.
+AHEAD = 4
 HOST_DEVICES = ("cpu", "meta")
 _warned: set[str] = set()
 
@@ -71,6 +74,7 @@ def run_cases(
     limits: Limits | None = None,
     shared: Shared | None = None,
     keep: Callable[[CaseOutcome], CaseOutcome] = lambda outcome: outcome,
+    boundary: int | None = None,
 ) -> list[CaseOutcome]:
     """Run every request on the student's module at `module_path`, in order, one outcome each.
 
@@ -85,6 +89,11 @@ def run_cases(
     WorkerError when a worker cannot start at all, ValueError for a request that names an
     unknown problem or a shape that does not fit it. `keep` reduces each outcome as it
     arrives to what the caller needs of it, so that the outcomes held stay small.
+
+    A worker is sent up to AHEAD requests beyond the case it runs, each case timed from the
+    reply before it, but for an efficiency case (timed from its own sending, nothing queued
+    behind it) and the request at `boundary` (a worker sees no request from there on before
+    every reply before it is in: the visible cases report before any hidden one is sent).
     """
     for request in requests:
         check_request(request)
@@ -95,6 +104,10 @@ def run_cases(
     worker: WorkerProcess | None = None
     shared = Shared.for_submission(time_budget) if shared is None else shared
     given_up, kills, clock = shared.given_up, shared.kills, shared.clock
+    # Sent to `worker` and not answered yet, in order; a function is given up only when its
+    # worker stops, so none of these is of one.
+    sent: collections.deque[int] = collections.deque()
+    replied = 0.0  # when the worker's last reply was in: the case after it started then
     shared.places.acquire()
     try:
         for index, request in enumerate(requests):
@@ -115,7 +128,19 @@ def run_cases(
                     break
                 shared.running.add(worker)
             limit = clock.next_limit(case_time_limit)
-            outcome, usable = _run_one(worker, index, request, module_path.name, limit, shared)
+            if sent and sent[0] == index:
+                sent.popleft()
+                started = replied
+            else:
+                started = time.monotonic()
+                _send(worker, index, request, started + limit)
+            if request.measure != "efficiency":
+                ahead = _ahead(requests, index, sent, given_up, boundary)
+                sent += _sent_all(worker, ahead, requests, started + limit)
+            outcome, usable = _run_one(
+                worker, index, request, module_path.name, started, limit, shared
+            )
+            replied = time.monotonic()
             if outcome.status == "timeout" and clock.left() <= 0:  # the budget cut its limit
                 outcome = clock.out_of_time(request, module_path.name)
             clock.timed_out = clock.timed_out or outcome.status == "timeout"
@@ -128,6 +153,7 @@ def run_cases(
                 shared.running.discard(worker)
                 stop_worker(worker)
                 worker = None
+                sent.clear()
     finally:
         if worker is not None:
             shared.running.discard(worker)
@@ -142,12 +168,14 @@ def run_in_workers(
     workers: int,
     *,
     shared: Shared,
+    boundary: int | None = None,
     **options: Any,
 ) -> list[CaseOutcome]:
     """`run_cases` of `requests` in up to `workers` workers at once, one outcome each, in
     order: each function's cases run in one worker, so a function given up stays given up,
     and all share `shared` (the budget, the reply bytes). The efficiency cases, timed by the
-    wall clock, run last, in a worker with no other beside it. `options` are run_cases's."""
+    wall clock, run last, in a worker with no other beside it. `boundary` and `options` are
+    run_cases's (`boundary` an index in `requests`)."""
     timed = [index for index, request in enumerate(requests) if request.measure == "efficiency"]
     rest = [index for index, request in enumerate(requests) if request.measure != "efficiency"]
     groups = [
@@ -155,11 +183,12 @@ def run_in_workers(
         for group in _whole_functions([requests[index] for index in rest], workers)
     ]
     if len(groups) <= 1:
-        return run_cases(module_path, requests, shared=shared, **options)
+        return run_cases(module_path, requests, shared=shared, boundary=boundary, **options)
 
     def run(indices: list[int]) -> list[CaseOutcome]:
         chosen = [requests[index] for index in indices]
-        return run_cases(module_path, chosen, shared=shared, **options)
+        before = None if boundary is None else sum(index < boundary for index in indices)
+        return run_cases(module_path, chosen, shared=shared, boundary=before, **options)
 
     with ThreadPoolExecutor(len(groups), thread_name_prefix="worker") as pool:
         try:
@@ -420,18 +449,61 @@ class _Meter:
         return read_exact
 
 
+def _ahead(
+    requests: Sequence[CaseRequest],
+    index: int,
+    sent: collections.deque[int],
+    given_up: dict[str, CaseOutcome],
+    boundary: int | None,
+) -> list[int]:
+    """The requests to send now beyond case `index`, after those `sent`: the next ones the
+    worker will run, up to AHEAD in all, stopping at an efficiency case and at `boundary`
+    (unless the worker is past it already)."""
+    chosen: list[int] = []
+    after = sent[-1] + 1 if sent else index + 1
+    for following in range(after, len(requests)):
+        if len(sent) + len(chosen) >= AHEAD or following == boundary:
+            break
+        if requests[following].measure == "efficiency":
+            break
+        if requests[following].function not in given_up:
+            chosen.append(following)
+    return chosen
+
+
+def _sent_all(
+    worker: WorkerProcess, indices: list[int], requests: Sequence[CaseRequest], deadline: float
+) -> list[int]:
+    """Send the requests at `indices` in order until one cannot be sent; those sent."""
+    for position, index in enumerate(indices):
+        if not _send(worker, index, requests[index], deadline):
+            return indices[:position]
+    return indices
+
+
+def _send(worker: WorkerProcess, index: int, request: CaseRequest, deadline: float) -> bool:
+    """Send one request; False when the worker's stdin is closed or stays full: then the
+    reading of its reply fails as this case's outcome (crashed, or timed out)."""
+    try:
+        worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
+    except (ChannelClosed, ChannelTimeout):
+        return False
+    return True
+
+
 def _run_one(
     worker: WorkerProcess,
     index: int,
     request: CaseRequest,
     file: str,
+    started: float,
     limit: float,
     shared: Shared,
 ) -> tuple[CaseOutcome, bool]:
-    """One case's outcome, timed here (the efficiency check's clock, which the worker cannot
-    touch), and whether the worker can take the next case. A case past SLOW_CASE lends its
-    worker's place until it ends (a timed one never: nothing runs beside it)."""
-    started = time.monotonic()
+    """The outcome of a case sent to `worker`, timed here from `started` (the efficiency
+    check's clock, which the worker cannot touch), and whether the worker can take the next
+    case. A case past SLOW_CASE lends its worker's place until it ends (a timed one never:
+    nothing runs beside it)."""
     deadline = started + limit
     function, meter = request.function, shared.meter
     # An efficiency run's last x (up to its request's budget) is cut to a small sample as it
@@ -439,7 +511,6 @@ def _run_one(
     metered = request.measure != "efficiency"
     lent = False
     try:
-        worker.send(encode_frame({"id": index, "case": request.to_json()}), deadline)
         if metered and not worker.replied_by(min(deadline, started + SLOW_CASE)):
             shared.places.release()
             lent = True
