@@ -6,11 +6,15 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import json
+import math
+import shutil
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import torch
 from torch import Tensor
@@ -29,6 +33,7 @@ from autograder.release import (
 )
 from autograder.release.notebook import release_notebook
 from autograder.release.regions import assert_no_leak
+from autograder.release.rounding import same_values
 
 # ---------------------------------------------------------------------------------------------
 # A synthetic project: one assignment, `toy`, with a solution module (and sometimes a notebook).
@@ -633,3 +638,76 @@ def test_released_assignments_on_disk_are_fresh(capsys):
     if not written:
         pytest.skip("no assignment is released in assignments/ yet (run `optim-grader release`)")
     assert run_release(True, root=PROJECT_ROOT, assignments=written) == 0, capsys.readouterr().err
+
+
+# --- expected values made on another machine ------------------------------------------------
+
+
+def _released_gradient_descent(root: Path) -> Path:
+    """A course holding the solutions and the released gradient_descent; its expected/gd.json."""
+    shutil.copytree(PROJECT_ROOT / "solutions", root / "solutions")
+    shutil.copytree(PROJECT_ROOT / "assignments" / "gradient_descent",
+                    root / "assignments" / "gradient_descent")  # fmt: skip
+    return root / "assignments" / "gradient_descent" / "expected" / "gd.json"
+
+
+def _nudged(document: dict[str, Any], dtype: str, change: Callable[[float], float]) -> int:
+    """Apply `change` to every point of each case run in `dtype`; how many cases it changed."""
+    changed = 0
+    for case in document["cases"]:
+        points = case["expected"].get("points")
+        if points is not None and points["dtype"] == dtype:
+            points["values"] = [change(value) for value in points["values"]]
+            changed += 1
+    return changed
+
+
+def _next_float32(value: float) -> float:
+    return float(np.nextafter(np.float32(value), np.float32(np.inf)))
+
+
+def test_expected_values_rounded_by_another_machine_are_fresh_and_changed_ones_stale(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gradient_descent = next(a for a in ASSIGNMENTS if a.name == "gradient_descent")
+    path = _released_gradient_descent(tmp_path)
+    released = json.loads(path.read_text())
+    rounded = json.loads(path.read_text())  # the last bit of every float32 and float64 point
+    assert _nudged(rounded, "float32", _next_float32) > 0
+    assert _nudged(rounded, "float64", lambda value: math.nextafter(value, math.inf)) > 0
+    path.write_text(json.dumps(rounded))
+    assert run_release(True, root=tmp_path, assignments=[gradient_descent]) == 0
+    for dtype, relative in (("float64", 1e-9), ("float32", 1e-5)):  # within what grading accepts
+        changed = json.loads(json.dumps(released))
+        _nudged(changed, dtype, lambda value, r=relative: value * (1 + r) + r)
+        path.write_text(json.dumps(changed))
+        capsys.readouterr()
+        assert run_release(True, root=tmp_path, assignments=[gradient_descent]) == 1
+        assert "expected/gd.json: stale" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("disk", "made", "same"),
+    [
+        ({"values": [1.0, float("inf")]}, {"values": [1.0, float("nan")]}, True),  # overflowed
+        ({"values": [1.0, 3.0e38]}, {"values": [1.0, float("inf")]}, False),
+        ({"values": [1.0, 2.0]}, {"values": [1.0, 2.0], "dtype": "float64"}, False),
+        ({"name": "gd/a"}, {"name": "gd/b"}, False),
+        ({"steps": 20}, {"steps": 20.0}, False),
+        ({"values": [1.0, 2.0]}, {"values": [1.0, 2.0, 3.0]}, False),
+        (
+            {"points": {"dtype": "float32", "values": [1.0, 1.0 + 1e-6]}, "losses": [2.0 + 1e-6]},
+            {"points": {"dtype": "float32", "values": [1.0, 1.0]}, "losses": [2.0]},
+            True,
+        ),
+        (
+            {"points": {"dtype": "float64", "values": [1.0, 1.0 + 1e-6]}},
+            {"points": {"dtype": "float64", "values": [1.0, 1.0]}},
+            False,
+        ),
+    ],
+)
+def test_expected_values_agree_in_structure_and_text_and_up_to_rounding_in_numbers(
+    disk: dict[str, Any], made: dict[str, Any], same: bool
+) -> None:
+    assert same_values(json.dumps(disk).encode(), json.dumps(made).encode()) is same

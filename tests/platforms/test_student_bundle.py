@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from autograder.release.rounding import same_values
 from autograder.rubric import load_rubric
 from tests.platforms.scratch_env import ROOT, ScratchEnv, make_env
 
@@ -42,7 +43,11 @@ def test_the_bundle_holds_what_a_student_downloads(bundle: Path) -> None:
         next(n for n in names if n.endswith(".whl"))
     } == names
     for name in names - {n for n in names if n.endswith(".whl")}:
-        assert (bundle / name).read_bytes() == (released / name).read_bytes(), name
+        made, committed = (bundle / name).read_bytes(), (released / name).read_bytes()
+        if name.startswith("expected/"):  # made on this machine: its own last bits
+            assert same_values(committed, made), name
+        else:
+            assert made == committed, name
     readme = (bundle / "README.md").read_text()
     commands = readme.split("```bash\n", 1)[1].split("```", 1)[0].splitlines()
     assert readme.index("```bash") < readme.index("## The functions")
