@@ -188,7 +188,7 @@ def _grade_all(
     One job grades one submission at a time, alone (a death is then its own). More keep as
     many again in flight: while one is compared, diagnosed and recorded in this process, the
     next one's worker already runs, and so does one beside a worker that lends its place
-    through a slow case (`Shared`). In a batch of 40 on two cores, each saved a tenth."""
+    through a slow case (`Shared`); docs/design.md, section 6, gives what each saved."""
     queue = iter(todo)
     alone = jobs == 1
     in_flight = jobs if alone else 2 * jobs

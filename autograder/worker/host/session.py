@@ -258,10 +258,8 @@ class Shared:
     def for_submission(
         cls, time_budget: float, places: threading.Semaphore | None = None
     ) -> Shared:
-        shared = cls(_Clock(time_budget))
-        if places is not None:
-            shared.places = places
-        return shared
+        clock = _Clock(time_budget)
+        return cls(clock) if places is None else cls(clock, places)
 
 
 @dataclass
