@@ -5,9 +5,9 @@ torch's kernels round differently on different CPUs (vector widths, libm): expec
 made on one machine differ from another's in their last bits (float32 runs by up to 9e-7 of
 their scale, float64 runs by up to 4e-14, between two x86-64 machines), and a run that
 overflows may end in inf on one and nan on another. Such a file is not stale; one whose
-structure, text or numbers differ by more is. The bound is a sixty-fourth of
-what grading accepts (`compare.relative_tolerance`), so that values within it never change a
-student's verdict.
+structure, text or numbers differ by more is. The bound is a sixty-fourth of what grading
+accepts for the run's dtype (`compare.relative_tolerance`): far above what rounding does, far
+below what could turn a student's verdict.
 """
 
 from __future__ import annotations
