@@ -424,20 +424,30 @@ class _Gauge:
             self.discard(token)
 
 
+HANGS = {  # a gd whose cases wait out their limit, and the seconds into a case it lends after
+    "asleep": ("import time\n\n\ndef gd(x, grad, state, **h):\n    time.sleep(60)\n", 60.0),
+    "spinning": ("def gd(x, grad, state, **h):\n    while True:\n        pass\n", None),
+}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("hang", sorted(HANGS))
 def test_a_worker_that_waits_out_its_limit_lends_its_place_to_the_next_submission(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    hang: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    # asleep, it lends as soon as it is seen to use no CPU, long before SLOW_CASE
+    source, slow_case = HANGS[hang]
+    if slow_case is not None:
+        monkeypatch.setattr(session, "SLOW_CASE", slow_case)
     folder = tmp_path / "class"
-    sleeper = "import time\n\n\ndef gd(x, grad, state, **hyperparameters):\n    time.sleep(60)\n"
     for student in ("hana", "hiro"):  # a place each, for the whole limit
-        _module(folder / student, sleeper)
+        _module(folder / student, source)
     shutil.copytree(SAMPLE / "alice", folder / "zoe")
     command = ["batch", str(folder), "--assignment", GD, "--out", str(tmp_path / "out"),
                "--case-time-limit", "6", "-j", "2"]  # fmt: skip
     assert main(command) == 0
     progress = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[")]
-    assert "zoe: 40 / 40" in progress[0], progress  # graded while both others still slept
+    assert "zoe: 40 / 40" in progress[0], progress  # graded while both others still hung
 
 
 def _sigkill_class(folder: Path) -> None:

@@ -97,6 +97,15 @@ class WorkerProcess:
             data += chunk
         return bytes(data)
 
+    def cpu_ns(self) -> int | None:
+        """The nanoseconds the worker's threads have run on a CPU (/proc's schedstat), or None
+        where that cannot be read (not Linux, /proc hidden, the worker gone)."""
+        try:
+            tasks = os.listdir(f"/proc/{self.worker_pid}/task")
+            return sum(int(_read(f"/proc/{self.worker_pid}/task/{t}/schedstat")) for t in tasks)
+        except (OSError, ValueError):
+            return None
+
     def replied_by(self, deadline: float) -> bool:
         """Whether the worker's stdout has something to read (or hung up) before `deadline`."""
         try:
@@ -114,6 +123,12 @@ class WorkerProcess:
         if pipe is None:
             raise ChannelClosed("the worker's pipe is closed")
         return pipe
+
+
+def _read(path: str) -> bytes:
+    """The first field of a /proc file."""
+    with open(path, "rb") as file:
+        return file.read().split(maxsplit=1)[0]
 
 
 def _wait(fd: int, event: int, deadline: float) -> None:

@@ -49,6 +49,9 @@ KILLS_PER_FUNCTION = 2
 # Seconds into a case after which its worker lends its place (`Shared.places`) to another
 # submission's: six times the slowest case of a solution (adadelta on sparse features, 43 ms).
 SLOW_CASE = 0.25
+# Seconds without a reply, then as many again without CPU time, after which a worker in a
+# case is taken to be asleep or blocked: it lends its place at once.
+STALL = 0.03
 # Requests a worker holds beyond the case it runs, so that it never waits for its next one
 # while the grading process reads its last reply.
 AHEAD = 4
@@ -489,6 +492,19 @@ def _send(worker: WorkerProcess, index: int, request: CaseRequest, deadline: flo
     return True
 
 
+def _busy_until(worker: WorkerProcess, until: float) -> bool:
+    """Wait for the worker's reply until `until`: True once it comes; False when it has not
+    come by then, or sooner once the worker has run for none of STALL seconds (a sleep, a
+    lock, a blocking read: its core is free). A fast case pays no look at /proc."""
+    ran = None
+    while not worker.replied_by(min(until, time.monotonic() + STALL)):
+        now = worker.cpu_ns()
+        if time.monotonic() >= until or (now is not None and now == ran):
+            return False
+        ran = now
+    return True
+
+
 def _run_one(
     worker: WorkerProcess,
     index: int,
@@ -500,8 +516,8 @@ def _run_one(
 ) -> tuple[CaseOutcome, bool]:
     """The outcome of a case sent to `worker`, timed here from `started` (the efficiency
     check's clock, which the worker cannot touch), and whether the worker can take the next
-    case. A case past SLOW_CASE lends its worker's place until it ends (a timed one never:
-    nothing runs beside it)."""
+    case. A case past SLOW_CASE, or asleep before, lends its worker's place until it ends (a
+    timed one never: nothing runs beside it)."""
     deadline = started + limit
     function, meter = request.function, shared.meter
     # An efficiency run's last x (up to its request's budget) is cut to a small sample as it
@@ -509,7 +525,7 @@ def _run_one(
     metered = request.measure != "efficiency"
     lent = False
     try:
-        if metered and not worker.replied_by(min(deadline, started + SLOW_CASE)):
+        if metered and not _busy_until(worker, min(deadline, started + SLOW_CASE)):
             shared.places.release()
             lent = True
         outcome = receive_outcome(
