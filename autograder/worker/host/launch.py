@@ -102,8 +102,8 @@ class WorkerProcess:
         where that cannot be read (not Linux, /proc hidden, the worker gone)."""
         try:
             tasks = os.listdir(f"/proc/{self.worker_pid}/task")
-            return sum(int(_read(f"/proc/{self.worker_pid}/task/{t}/schedstat")) for t in tasks)
-        except (OSError, ValueError):
+            return sum(_first_number(f"/proc/{self.worker_pid}/task/{t}/schedstat") for t in tasks)
+        except (OSError, ValueError, IndexError):
             return None
 
     def replied_by(self, deadline: float) -> bool:
@@ -125,10 +125,10 @@ class WorkerProcess:
         return pipe
 
 
-def _read(path: str) -> bytes:
-    """The first field of a /proc file."""
+def _first_number(path: str) -> int:
+    """The first field of a /proc file, a whole number."""
     with open(path, "rb") as file:
-        return file.read().split(maxsplit=1)[0]
+        return int(file.read().split(maxsplit=1)[0])
 
 
 def _wait(fd: int, event: int, deadline: float) -> None:
