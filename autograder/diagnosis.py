@@ -180,13 +180,22 @@ def _series(outcome: CaseOutcome) -> dict[str, Array]:
 
 @QUIET
 def _gap(x: Array, y: Array) -> float:
+    """The largest difference of two runs' values relative to their scale; infinite unless
+    their non-finite values are the same, in the same places."""
+    if x.shape != y.shape:
+        return math.inf
     finite = np.isfinite(x)
-    if x.shape != y.shape or not np.array_equal(finite, np.isfinite(y)):
-        return math.inf
-    if not np.array_equal(np.nan_to_num(x[~finite]), np.nan_to_num(y[~finite])):
-        return math.inf
-    if not finite.any():
+    if finite.all():  # nearly always: nothing else to match
+        if not np.isfinite(y).all():
+            return math.inf
+        ours, theirs = x, y
+    else:
+        if not np.array_equal(finite, np.isfinite(y)):
+            return math.inf
+        if not np.array_equal(np.nan_to_num(x[~finite]), np.nan_to_num(y[~finite])):
+            return math.inf
+        ours, theirs = x[finite], y[finite]
+    if not ours.size:
         return 0.0
-    ours, theirs = x[finite], y[finite]
     scale = max(float(np.abs(ours).max()), float(np.abs(theirs).max()), 1e-300)
     return float(np.abs(ours - theirs).max()) / scale

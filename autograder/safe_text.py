@@ -19,8 +19,9 @@ _STEM_CHARACTER = re.compile(r"[\w.-]")
 
 def printable(text: str) -> str:
     """`text` with every control or format character, lone surrogate (a byte that was not
-    UTF-8) and unassigned code point written as an escape: ESC becomes `\\x1b`."""
-    if text.isprintable() and text.isascii():
+    UTF-8) and unassigned code point written as an escape: ESC becomes `\\x1b`. Text that
+    str.isprintable() accepts has none of them (it rejects those categories and more)."""
+    if text.isprintable():
         return text
     return "".join(_escaped(character) for character in text)
 

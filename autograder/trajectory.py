@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -35,10 +35,15 @@ class Trajectory:
     def numeric(self) -> NumericTrajectory:
         """The same values as float64 numpy arrays, made once: comparing a run with the
         reference and with each known bug reads them many times."""
+        names = dict.fromkeys(name for state in self.states for name in state)
+        values = {  # each state entry over the steps that keep it
+            name: iter(float64_rows([s[name] for s in self.states if name in s]))
+            for name in names
+        }
         return NumericTrajectory(
-            tuple(float64_array(p) for p in self.points),
+            float64_rows(self.points),
             np.asarray(self.losses, dtype=np.float64),
-            tuple({k: float64_array(v) for k, v in s.items()} for s in self.states),
+            tuple({name: next(values[name]) for name in state} for state in self.states),
         )
 
 
@@ -80,6 +85,14 @@ def float64_array(tensor: Tensor) -> Array:
     if tensor.dtype is torch.float64 and tensor.is_cpu and not tensor.requires_grad:
         return tensor.numpy()  # every array of a reply: half the time of the general case
     return tensor.detach().to("cpu", torch.float64).numpy()
+
+
+def float64_rows(tensors: Sequence[Tensor]) -> tuple[Array, ...]:
+    """Each of `tensors` as a float64 array; those of one shape and dtype (a run's points, a
+    state entry over the steps) converted together, in one call rather than one each."""
+    if len({(tensor.shape, tensor.dtype) for tensor in tensors}) == 1:
+        return tuple(float64_array(torch.stack(tuple(tensors))))
+    return tuple(float64_array(tensor) for tensor in tensors)
 
 
 def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:

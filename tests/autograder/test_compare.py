@@ -67,6 +67,16 @@ def test_state_is_compared_and_a_missing_entry_is_named():
     assert "after step 1, state 'exp_avg' is missing from state" in message
 
 
+def test_a_state_entry_kept_on_some_steps_is_compared_at_those_steps():
+    states = [{"a": [1.0]}, {"b": [2.0]}, {"b": [4.0], "a": [3.0]}]
+    expected = path([[1.0], [0.5], [0.25], [0.125]], states)
+    assert first_divergence(expected, path([[1.0], [0.5], [0.25], [0.125]], states)) is None
+    late = [{"a": [1.0]}, {"b": [2.0]}, {"b": [4.0], "a": [3.5]}]
+    found = first_divergence(expected, path([[1.0], [0.5], [0.25], [0.125]], late))
+    assert found is not None and (found.step, found.quantity) == (3, "state 'a'")
+    assert (found.expected, found.got) == (3.0, 3.5)
+
+
 def test_nan_where_the_reference_is_finite_diverges_and_matching_nan_does_not():
     expected = path([[1.0], [2.0]], losses=[1.0, 4.0])
     assert first_divergence(expected, path([[1.0], [math.nan]], losses=[1.0, 4.0])) is not None
