@@ -37,8 +37,7 @@ class Trajectory:
         reference and with each known bug reads them many times."""
         names = dict.fromkeys(name for state in self.states for name in state)
         values = {  # each state entry over the steps that keep it
-            name: iter(float64_rows([s[name] for s in self.states if name in s]))
-            for name in names
+            name: iter(float64_rows([s[name] for s in self.states if name in s])) for name in names
         }
         return NumericTrajectory(
             float64_rows(self.points),

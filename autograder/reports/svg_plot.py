@@ -282,11 +282,11 @@ def _polyline(xs: Array, ys: Array, color: str, width: float, opacity: float = 1
     """One polyline per unbroken run of finite points."""
     lines = []
     finite = (np.isfinite(xs) & np.isfinite(ys)).tolist()
-    xs_, ys_ = xs.tolist(), ys.tolist()  # Python floats: formatted far faster than numpy's
-    for keep, run in itertools.groupby(range(len(xs_)), key=finite.__getitem__):
+    across, up = xs.tolist(), ys.tolist()  # Python floats: formatted far faster than numpy's
+    for keep, run in itertools.groupby(range(len(across)), key=finite.__getitem__):
         indices = list(run)
         if keep and len(indices) > 1:
-            points = " ".join(f"{xs_[i]:.1f},{ys_[i]:.1f}" for i in indices)
+            points = " ".join(f"{across[i]:.1f},{up[i]:.1f}" for i in indices)
             lines.append(
                 f'<polyline points="{points}" stroke="{color}" stroke-width="{width}" '
                 f'stroke-opacity="{opacity}"/>'
