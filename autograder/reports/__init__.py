@@ -18,7 +18,7 @@ from autograder.reports.html import render_html
 from autograder.reports.json_report import render_json
 from autograder.reports.markdown import render_markdown
 from autograder.reports.text import render_text
-from autograder.results import GradeReport
+from autograder.results import CaseResult, GradeReport
 from autograder.safe_text import printable
 
 
@@ -50,8 +50,8 @@ def printable_report(report: GradeReport) -> GradeReport:
         replace(
             result,
             headline=printable(result.headline),
-            checks=tuple(replace(c, message=printable(c.message)) for c in result.checks),
-            skipped=tuple(replace(c, message=printable(c.message)) for c in result.skipped),
+            checks=tuple(_with_printable_message(check) for check in result.checks),
+            skipped=tuple(_with_printable_message(check) for check in result.skipped),
         )
         for result in report.functions
     )
@@ -61,6 +61,12 @@ def printable_report(report: GradeReport) -> GradeReport:
         functions=functions,
         errors=tuple(printable(error) for error in report.errors),
     )
+
+
+def _with_printable_message(check: CaseResult) -> CaseResult:
+    """`check` with its message escaped; itself when nothing needed it (nearly always)."""
+    message = printable(check.message)
+    return check if message is check.message else replace(check, message=message)
 
 
 __all__ = [
