@@ -36,13 +36,16 @@ class Trajectory:
         """The same values as float64 numpy arrays, made once: comparing a run with the
         reference and with each known bug reads them many times."""
         names = dict.fromkeys(name for state in self.states for name in state)
-        values = {  # each state entry over the steps that keep it
-            name: iter(float64_rows([s[name] for s in self.states if name in s])) for name in names
+        entries = {  # each state entry over the steps that keep it
+            name: [s[name] for s in self.states if name in s] for name in names
         }
+        values = {name: iter(float64_rows(e, float64_stacked(e))) for name, e in entries.items()}
+        stacked = float64_stacked(self.points)
         return NumericTrajectory(
-            float64_rows(self.points),
+            float64_rows(self.points, stacked),
             np.asarray(self.losses, dtype=np.float64),
             tuple({name: next(values[name]) for name in state} for state in self.states),
+            stacked,
         )
 
 
@@ -56,12 +59,9 @@ class NumericTrajectory:
     points: tuple[Array, ...]
     losses: Array
     states: tuple[Mapping[str, Array], ...]
-
-    @functools.cached_property
-    def stacked_points(self) -> Array | None:
-        """The points as one (steps + 1, ...) array; None when their shapes differ."""
-        same = len({point.shape for point in self.points}) == 1
-        return np.stack(self.points) if same else None
+    # the points as one (steps + 1, ...) array, whose rows `points` are; None when the points
+    # differ in shape or dtype
+    stacked_points: Array | None
 
     @functools.cached_property
     def flat_points(self) -> Array:
@@ -86,12 +86,19 @@ def float64_array(tensor: Tensor) -> Array:
     return tensor.detach().to("cpu", torch.float64).numpy()
 
 
-def float64_rows(tensors: Sequence[Tensor]) -> tuple[Array, ...]:
-    """Each of `tensors` as a float64 array; those of one shape and dtype (a run's points, a
-    state entry over the steps) converted together, in one call rather than one each."""
-    if len({(tensor.shape, tensor.dtype) for tensor in tensors}) == 1:
-        return tuple(float64_array(torch.stack(tuple(tensors))))
-    return tuple(float64_array(tensor) for tensor in tensors)
+def float64_stacked(tensors: Sequence[Tensor]) -> Array | None:
+    """`tensors` (a run's points, a state entry over the steps) as one float64 array along a
+    new first dimension, converted in one call rather than one each; None when they differ in
+    shape or dtype."""
+    if len({(tensor.shape, tensor.dtype) for tensor in tensors}) != 1:
+        return None
+    return float64_array(torch.stack(tuple(tensors)))
+
+
+def float64_rows(tensors: Sequence[Tensor], stacked: Array | None) -> tuple[Array, ...]:
+    """Each of `tensors` as a float64 array: the rows of `stacked`, their float64_stacked,
+    unless that is None."""
+    return tuple(float64_array(t) for t in tensors) if stacked is None else tuple(stacked)
 
 
 def snapshot(state: Mapping[str, Any]) -> dict[str, Tensor]:
