@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -48,7 +49,6 @@ TARGETS = {  # figure: (target, "<" the figure must stay under it, ">" above it)
     "grade_seconds": (2.5, "<"),
     "batch_peak_memory_gb": (2.0, "<"),
 }
-KIT_PACKAGES = ("autograder", "reference")  # the wheel's packages (pyproject.toml)
 BROKEN = "def broken(:\n"
 HANGING = ROOT / "tests" / "fixtures" / "hostile" / "hanging" / "gradient_descent.py"
 
@@ -56,9 +56,11 @@ HANGING = ROOT / "tests" / "fixtures" / "hostile" / "hanging" / "gradient_descen
 def compile_the_kit() -> None:
     """Write the bytecode of the kit's modules, as pip does when it installs the wheel: from a
     checkout where nothing writes it (PYTHONDONTWRITEBYTECODE), every process the kit starts
-    would compile them again (about 0.4 s of a `check`), which no installed kit does."""
-    for package in KIT_PACKAGES:
-        compileall.compile_dir(ROOT / package, quiet=1)
+    would compile them again (about 0.4 s of a `check`), which no installed kit does. The
+    packages are the wheel's, as pyproject.toml lists them ("autograder*", "reference*")."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    for pattern in project["tool"]["setuptools"]["packages"]["find"]["include"]:
+        compileall.compile_dir(ROOT / pattern.removesuffix("*"), quiet=1)
 
 
 def class_sources(assignment: str, students: int) -> list[str]:
